@@ -1,0 +1,36 @@
+// Operating errors: typed, with a message that says what failed, where, and what to do.
+// Programmer errors (broken invariants) use `assert` instead.
+
+export type EddyErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_TOPIC_NAME'
+  | 'UNKNOWN_TOPIC'
+  | 'TOPIC_EXISTS'
+  | 'UNKNOWN_PARTITION'
+  | 'OFFSET_OUT_OF_RANGE'
+  | 'RECORD_TOO_LARGE'
+  | 'BATCH_TOO_LARGE'
+  | 'CORRUPT_RECORD'
+  | 'INVALID_RECORD'
+  | 'DUPLICATE_SEQUENCE'
+  | 'OUT_OF_ORDER_SEQUENCE'
+  | 'PRODUCER_FENCED'
+  | 'INVALID_PRODUCER_EPOCH'
+  | 'INVALID_TXN_STATE'
+  | 'UNKNOWN_PRODUCER_ID'
+  | 'LOG_CLOSED'
+  | 'DATA_DIR_LOCKED'
+  | 'IO'
+
+export class EddyError extends Error {
+  readonly code: EddyErrorCode
+  constructor(code: EddyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'EddyError'
+    this.code = code
+  }
+}
+
+export function isEddyError(err: unknown, code?: EddyErrorCode): err is EddyError {
+  return err instanceof EddyError && (code === undefined || err.code === code)
+}

@@ -1,0 +1,350 @@
+// Kafka record batch v2 ("magic 2"), the one format Eddy keeps on disk and on the wire.
+//
+//   baseOffset int64 | batchLength int32 | partitionLeaderEpoch int32 | magic int8 | crc uint32 |
+//   attributes int16 | lastOffsetDelta int32 | baseTimestamp int64 | maxTimestamp int64 |
+//   producerId int64 | producerEpoch int16 | baseSequence int32 | recordCount int32 | records…
+//
+// The CRC-32C covers everything from `attributes` to the end, so the log may rewrite
+// `baseOffset` (and the leader epoch) on append without touching the checksum.
+// This lives in core/ because both log/ and protocol/ need it (see docs/ARCHITECTURE.md).
+
+import { crc32c } from './crc32c.js'
+import { EddyError } from './errors.js'
+import { readInt64, writeInt64 } from './int64.js'
+import { limits } from './limits.js'
+import { type LogRecord, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE, type RecordInput } from './record.js'
+import { VarintReader, varintSize, varlongSize, writeVarint, writeVarlong } from './varint.js'
+
+export const BATCH_HEADER_BYTES = 61
+/** Bytes before `batchLength`'s count starts: baseOffset + batchLength. */
+export const BATCH_LOG_OVERHEAD = 12
+const MAGIC = 2
+const CRC_START = 21
+
+const OFF_BATCH_LENGTH = 8
+const OFF_LEADER_EPOCH = 12
+const OFF_MAGIC = 16
+const OFF_CRC = 17
+const OFF_ATTRIBUTES = 21
+const OFF_LAST_OFFSET_DELTA = 23
+const OFF_BASE_TIMESTAMP = 27
+const OFF_MAX_TIMESTAMP = 35
+const OFF_PRODUCER_ID = 43
+const OFF_PRODUCER_EPOCH = 51
+const OFF_BASE_SEQUENCE = 53
+const OFF_RECORD_COUNT = 57
+
+export const ATTR_COMPRESSION_MASK = 0x07
+export const ATTR_LOG_APPEND_TIME = 0x08
+export const ATTR_TRANSACTIONAL = 0x10
+export const ATTR_CONTROL = 0x20
+
+export const enum Compression {
+  None = 0,
+  Gzip = 1,
+  Snappy = 2,
+  Lz4 = 3,
+  Zstd = 4,
+}
+
+export interface BatchHeader {
+  readonly baseOffset: number
+  /** Bytes of the whole batch, header included. */
+  readonly sizeBytes: number
+  readonly partitionLeaderEpoch: number
+  readonly crc: number
+  readonly attributes: number
+  readonly lastOffsetDelta: number
+  readonly baseTimestamp: number
+  readonly maxTimestamp: number
+  readonly producerId: number
+  readonly producerEpoch: number
+  readonly baseSequence: number
+  readonly recordCount: number
+}
+
+export function isTransactional(h: BatchHeader): boolean {
+  return (h.attributes & ATTR_TRANSACTIONAL) !== 0
+}
+export function isControl(h: BatchHeader): boolean {
+  return (h.attributes & ATTR_CONTROL) !== 0
+}
+export function compressionOf(h: BatchHeader): number {
+  return h.attributes & ATTR_COMPRESSION_MASK
+}
+export function lastOffsetOf(h: BatchHeader): number {
+  return h.baseOffset + h.lastOffsetDelta
+}
+
+/** Total bytes of the batch at `pos`, from its length field. Needs 12 readable bytes. */
+export function batchSizeAt(buf: Buffer, pos: number): number {
+  return buf.readInt32BE(pos + OFF_BATCH_LENGTH) + BATCH_LOG_OVERHEAD
+}
+
+export function readBatchHeader(buf: Buffer, pos = 0): BatchHeader {
+  if (buf.length - pos < BATCH_HEADER_BYTES) {
+    throw new EddyError('CORRUPT_RECORD', `record batch header is truncated: ${buf.length - pos} bytes`)
+  }
+  const magic = buf.readInt8(pos + OFF_MAGIC)
+  if (magic !== MAGIC) {
+    throw new EddyError('CORRUPT_RECORD', `record batch has magic ${magic}; only magic 2 (Kafka >= 0.11) is supported`)
+  }
+  const sizeBytes = batchSizeAt(buf, pos)
+  if (sizeBytes < BATCH_HEADER_BYTES) {
+    throw new EddyError('CORRUPT_RECORD', `record batch length ${sizeBytes} is smaller than its header`)
+  }
+  return {
+    baseOffset: readInt64(buf, pos),
+    sizeBytes,
+    partitionLeaderEpoch: buf.readInt32BE(pos + OFF_LEADER_EPOCH),
+    crc: buf.readUInt32BE(pos + OFF_CRC),
+    attributes: buf.readInt16BE(pos + OFF_ATTRIBUTES),
+    lastOffsetDelta: buf.readInt32BE(pos + OFF_LAST_OFFSET_DELTA),
+    baseTimestamp: readInt64(buf, pos + OFF_BASE_TIMESTAMP),
+    maxTimestamp: readInt64(buf, pos + OFF_MAX_TIMESTAMP),
+    producerId: readInt64(buf, pos + OFF_PRODUCER_ID),
+    producerEpoch: buf.readInt16BE(pos + OFF_PRODUCER_EPOCH),
+    baseSequence: buf.readInt32BE(pos + OFF_BASE_SEQUENCE),
+    recordCount: buf.readInt32BE(pos + OFF_RECORD_COUNT),
+  }
+}
+
+/** True when the stored CRC matches the bytes of the batch at `pos` (whose size is `sizeBytes`). */
+export function batchCrcValid(buf: Buffer, pos: number, sizeBytes: number): boolean {
+  return crc32c(buf, pos + CRC_START, pos + sizeBytes) === buf.readUInt32BE(pos + OFF_CRC)
+}
+
+/** Rewrites the base offset in place; the CRC does not cover it. */
+export function setBaseOffset(buf: Buffer, pos: number, baseOffset: number): void {
+  writeInt64(buf, pos, baseOffset)
+}
+
+export function setPartitionLeaderEpoch(buf: Buffer, pos: number, epoch: number): void {
+  buf.writeInt32BE(epoch, pos + OFF_LEADER_EPOCH)
+}
+
+export interface EncodeBatchOptions {
+  readonly baseOffset?: number
+  readonly records: readonly RecordInput[]
+  /** Offset deltas per record; defaults to 0..n-1. Compaction keeps the original gaps. */
+  readonly offsetDeltas?: readonly number[]
+  /** Used for records without a timestamp. */
+  readonly defaultTimestamp?: number
+  readonly producerId?: number
+  readonly producerEpoch?: number
+  readonly baseSequence?: number
+  readonly transactional?: boolean
+  readonly control?: boolean
+  /** Kafka keeps lastOffsetDelta after compaction so producer sequences stay right. */
+  readonly lastOffsetDelta?: number
+  readonly partitionLeaderEpoch?: number
+}
+
+const EMPTY_HEADERS: readonly [] = []
+
+/** Encodes records into one uncompressed v2 batch, CRC included. */
+export function encodeRecordBatch(opts: EncodeBatchOptions): Buffer {
+  const records = opts.records
+  const n = records.length
+  if (n === 0) throw new EddyError('INVALID_RECORD', 'a record batch needs at least one record')
+  const now = opts.defaultTimestamp ?? Date.now()
+  const deltas = opts.offsetDeltas
+  let baseTimestamp = Number.POSITIVE_INFINITY
+  let maxTimestamp = Number.NEGATIVE_INFINITY
+  for (let i = 0; i < n; i++) {
+    const ts = records[i]!.timestamp ?? now
+    if (ts < baseTimestamp) baseTimestamp = ts
+    if (ts > maxTimestamp) maxTimestamp = ts
+  }
+  // First pass: sizes, so the batch is one allocation.
+  const bodySizes = new Array<number>(n)
+  let total = BATCH_HEADER_BYTES
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!
+    const body = recordBodySize(r, (r.timestamp ?? now) - baseTimestamp, deltas ? deltas[i]! : i)
+    if (body > limits.recordBytesMax) {
+      throw new EddyError(
+        'RECORD_TOO_LARGE',
+        `record ${i} of the batch is ${body} bytes; the limit is ${limits.recordBytesMax} (limits.recordBytesMax)`,
+      )
+    }
+    bodySizes[i] = body
+    total += varintSize(body) + body
+  }
+  if (total > limits.batchBytesMax) {
+    throw new EddyError(
+      'BATCH_TOO_LARGE',
+      `record batch is ${total} bytes; the limit is ${limits.batchBytesMax}: send fewer records per batch`,
+    )
+  }
+  const buf = Buffer.allocUnsafe(total)
+  writeInt64(buf, 0, opts.baseOffset ?? 0)
+  buf.writeInt32BE(total - BATCH_LOG_OVERHEAD, OFF_BATCH_LENGTH)
+  buf.writeInt32BE(opts.partitionLeaderEpoch ?? 0, OFF_LEADER_EPOCH)
+  buf.writeInt8(MAGIC, OFF_MAGIC)
+  let attributes = 0
+  if (opts.transactional) attributes |= ATTR_TRANSACTIONAL
+  if (opts.control) attributes |= ATTR_CONTROL
+  buf.writeInt16BE(attributes, OFF_ATTRIBUTES)
+  const lastDelta = opts.lastOffsetDelta ?? (deltas ? deltas[n - 1]! : n - 1)
+  buf.writeInt32BE(lastDelta, OFF_LAST_OFFSET_DELTA)
+  writeInt64(buf, OFF_BASE_TIMESTAMP, baseTimestamp)
+  writeInt64(buf, OFF_MAX_TIMESTAMP, maxTimestamp)
+  writeInt64(buf, OFF_PRODUCER_ID, opts.producerId ?? NO_PRODUCER_ID)
+  buf.writeInt16BE(opts.producerEpoch ?? NO_PRODUCER_EPOCH, OFF_PRODUCER_EPOCH)
+  buf.writeInt32BE(opts.baseSequence ?? NO_SEQUENCE, OFF_BASE_SEQUENCE)
+  buf.writeInt32BE(n, OFF_RECORD_COUNT)
+  let pos = BATCH_HEADER_BYTES
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!
+    pos = writeVarint(buf, pos, bodySizes[i]!)
+    buf[pos++] = 0 // record attributes: unused
+    pos = writeVarlong(buf, pos, (r.timestamp ?? now) - baseTimestamp)
+    pos = writeVarint(buf, pos, deltas ? deltas[i]! : i)
+    pos = writeBytesField(buf, pos, r.key ?? null)
+    pos = writeBytesField(buf, pos, r.value)
+    const headers = r.headers ?? EMPTY_HEADERS
+    pos = writeVarint(buf, pos, headers.length)
+    for (const h of headers) {
+      const keyLen = Buffer.byteLength(h.key)
+      pos = writeVarint(buf, pos, keyLen)
+      pos += buf.write(h.key, pos)
+      pos = writeBytesField(buf, pos, h.value)
+    }
+  }
+  buf.writeUInt32BE(crc32c(buf, CRC_START, total), OFF_CRC)
+  return buf
+}
+
+function writeBytesField(buf: Buffer, pos: number, bytes: Buffer | null): number {
+  if (bytes === null) return writeVarint(buf, pos, -1)
+  pos = writeVarint(buf, pos, bytes.length)
+  bytes.copy(buf, pos)
+  return pos + bytes.length
+}
+
+function bytesFieldSize(bytes: Buffer | null | undefined): number {
+  return bytes == null ? 1 : varintSize(bytes.length) + bytes.length
+}
+
+function recordBodySize(r: RecordInput, timestampDelta: number, offsetDelta: number): number {
+  let size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta)
+  size += bytesFieldSize(r.key) + bytesFieldSize(r.value)
+  const headers = r.headers ?? EMPTY_HEADERS
+  size += varintSize(headers.length)
+  for (const h of headers) {
+    const keyLen = Buffer.byteLength(h.key)
+    size += varintSize(keyLen) + keyLen + bytesFieldSize(h.value)
+  }
+  return size
+}
+
+/**
+ * Decodes the records of an uncompressed batch at `pos`, pushing them to `out`.
+ * Throws CORRUPT_RECORD when the records do not parse exactly to the end of the batch.
+ * Key and value are views into `buf`, not copies.
+ */
+export function decodeBatchRecords(
+  buf: Buffer,
+  pos: number,
+  header: BatchHeader,
+  topic: string,
+  partition: number,
+  out: LogRecord[],
+): void {
+  const compression = header.attributes & ATTR_COMPRESSION_MASK
+  if (compression !== 0) {
+    throw new EddyError(
+      'CORRUPT_RECORD',
+      `batch at offset ${header.baseOffset} is compressed (codec ${compression}); decompress it before decoding`,
+    )
+  }
+  const end = pos + header.sizeBytes
+  const r = new VarintReader(buf, pos + BATCH_HEADER_BYTES)
+  try {
+    for (let i = 0; i < header.recordCount; i++) {
+      const length = r.varint()
+      const recordEnd = r.pos + length
+      if (length < 0 || recordEnd > end) throw new RangeError(`record ${i} overruns the batch`)
+      r.pos += 1 // attributes
+      const timestamp = header.baseTimestamp + r.varlong()
+      const offset = header.baseOffset + r.varint()
+      const key = readBytesField(r, recordEnd)
+      const value = readBytesField(r, recordEnd)
+      const headerCount = r.varint()
+      let headers: readonly RecordHeader[] = EMPTY_HEADERS
+      if (headerCount > 0) {
+        const list: RecordHeader[] = []
+        for (let h = 0; h < headerCount; h++) {
+          const keyLen = r.varint()
+          if (keyLen < 0 || r.pos + keyLen > recordEnd) throw new RangeError('header key overruns the record')
+          const hkey = buf.toString('utf8', r.pos, r.pos + keyLen)
+          r.pos += keyLen
+          list.push({ key: hkey, value: readBytesField(r, recordEnd) })
+        }
+        headers = list
+      } else if (headerCount < 0) throw new RangeError('negative header count')
+      if (r.pos !== recordEnd) throw new RangeError(`record ${i} length does not match its fields`)
+      out.push({ topic, partition, offset, timestamp, key, value, headers })
+    }
+    if (r.pos !== end) throw new RangeError('records do not fill the batch exactly')
+  } catch (err) {
+    if (err instanceof RangeError) {
+      throw new EddyError(
+        'CORRUPT_RECORD',
+        `batch at offset ${header.baseOffset} of ${topic}-${partition} is malformed: ${err.message}`,
+      )
+    }
+    throw err
+  }
+}
+
+type RecordHeader = LogRecord['headers'][number]
+
+function readBytesField(r: VarintReader, limit: number): Buffer | null {
+  const len = r.varint()
+  if (len < 0) return null
+  const start = r.pos
+  if (start + len > limit) throw new RangeError('field overruns the record')
+  r.pos = start + len
+  return (r.buf as Buffer).subarray(start, start + len)
+}
+
+// Control records mark the end of a transaction: key = (version int16, type int16).
+export const CONTROL_ABORT = 0
+export const CONTROL_COMMIT = 1
+
+export interface ControlBatchOptions {
+  readonly producerId: number
+  readonly producerEpoch: number
+  readonly commit: boolean
+  readonly timestamp: number
+  readonly coordinatorEpoch?: number
+}
+
+export function encodeControlBatch(opts: ControlBatchOptions): Buffer {
+  const key = Buffer.alloc(4)
+  key.writeInt16BE(0, 0)
+  key.writeInt16BE(opts.commit ? CONTROL_COMMIT : CONTROL_ABORT, 2)
+  const value = Buffer.alloc(6)
+  value.writeInt16BE(0, 0)
+  value.writeInt32BE(opts.coordinatorEpoch ?? 0, 2)
+  return encodeRecordBatch({
+    records: [{ key, value, timestamp: opts.timestamp }],
+    producerId: opts.producerId,
+    producerEpoch: opts.producerEpoch,
+    transactional: true,
+    control: true,
+  })
+}
+
+/** The control type (CONTROL_ABORT or CONTROL_COMMIT) of a control batch at `pos`. */
+export function controlTypeOf(buf: Buffer, pos: number, header: BatchHeader): number {
+  const out: LogRecord[] = []
+  decodeBatchRecords(buf, pos, header, '', 0, out)
+  const key = out[0]?.key
+  if (!key || key.length < 4) {
+    throw new EddyError('CORRUPT_RECORD', `control batch at offset ${header.baseOffset} has no valid key`)
+  }
+  return key.readInt16BE(2)
+}

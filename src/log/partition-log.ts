@@ -1,0 +1,699 @@
+// One partition of a topic: an ordered list of segments, the offsets, durability, and the
+// producer state that idempotence and transactions need.
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { assert } from '../core/assert.js'
+import type { Clock } from '../core/clock.js'
+import { crc32c } from '../core/crc32c.js'
+import { EddyError } from '../core/errors.js'
+import { limits } from '../core/limits.js'
+import type { LogRecord, RecordInput } from '../core/record.js'
+import {
+  ATTR_COMPRESSION_MASK,
+  ATTR_CONTROL,
+  ATTR_TRANSACTIONAL,
+  type BatchHeader,
+  CONTROL_COMMIT,
+  batchCrcValid,
+  controlTypeOf,
+  decodeBatchRecords,
+  encodeControlBatch,
+  encodeRecordBatch,
+  readBatchHeader,
+  setBaseOffset,
+} from '../core/record-batch.js'
+import { type BatchFacts, ProducerStateTable } from './producer-state.js'
+import { Segment, segmentFileName } from './segment.js'
+import type { AppendResult, FetchResult, FsyncPolicy, IsolationLevel, TopicConfig } from './types.js'
+
+const INT32_MAX = 2 ** 31 - 1
+const SNAPSHOT_SUFFIX = '.snapshot'
+const SNAPSHOTS_KEPT = 2
+
+export interface PartitionLogOptions {
+  readonly dir: string
+  readonly topic: string
+  readonly partition: number
+  readonly config: TopicConfig
+  readonly clock: Clock
+  readonly fsync: FsyncPolicy
+}
+
+export interface ProducerFields {
+  readonly producerId: number
+  readonly producerEpoch: number
+  readonly baseSequence: number
+  readonly transactional: boolean
+}
+
+interface AckWaiter {
+  readonly offset: number
+  readonly resolve: () => void
+  readonly reject: (err: unknown) => void
+}
+
+export class PartitionLog {
+  readonly topic: string
+  readonly partition: number
+  readonly dir: string
+  config: TopicConfig
+  private readonly clock: Clock
+  private readonly fsyncPolicy: FsyncPolicy
+  readonly segments: Segment[] = []
+  private producerState: ProducerStateTable
+  /** Offset the next appended record gets. */
+  nextOffset = 0
+  /** Offsets below this are durable by the fsync policy, acknowledged, and visible to readers. */
+  highWatermark = 0
+  private readonly ackWaiters: AckWaiter[] = []
+  private flushing = false
+  private flushAgain = false
+  private readonly dataWaiters = new Set<() => void>()
+  private closed = false
+  /** Bytes recovery cut from a torn or corrupt tail when the partition was opened. */
+  readonly recoveredTruncatedBytes: number
+  /** Called after every batch lands on the log (the group-offset store listens to its topic). */
+  onAppend: ((buf: Buffer, at: number, header: BatchHeader) => void) | null = null
+
+  private constructor(opts: PartitionLogOptions, truncated: number) {
+    this.topic = opts.topic
+    this.partition = opts.partition
+    this.dir = opts.dir
+    this.config = opts.config
+    this.clock = opts.clock
+    this.fsyncPolicy = opts.fsync
+    this.recoveredTruncatedBytes = truncated
+    this.producerState = new ProducerStateTable(this.where())
+  }
+
+  where(): string {
+    return `${this.topic}-${this.partition}`
+  }
+
+  static create(opts: PartitionLogOptions): PartitionLog {
+    fs.mkdirSync(opts.dir, { recursive: true })
+    const log = new PartitionLog(opts, 0)
+    log.segments.push(Segment.create(opts.dir, 0, opts.clock.nowMs()))
+    return log
+  }
+
+  /** Opens a partition directory, recovering its active segment and its producer state. */
+  static open(opts: PartitionLogOptions): PartitionLog {
+    const files = fs.readdirSync(opts.dir)
+    // Leftovers of an interrupted compaction swap are finished or undone before anything else.
+    const bases = files
+      .filter((f) => /^\d{20}\.log$/.test(f))
+      .map((f) => Number(f.slice(0, 20)))
+      .sort((a, b) => a - b)
+    const now = opts.clock.nowMs()
+    if (bases.length === 0) return PartitionLog.create(opts)
+    let truncated = 0
+    const segments: Segment[] = []
+    for (let i = 0; i < bases.length; i++) {
+      const isLast = i === bases.length - 1
+      const { segment, truncatedBytes } = Segment.open(opts.dir, bases[i]!, isLast, now)
+      segments.push(segment)
+      truncated += truncatedBytes
+    }
+    const log = new PartitionLog(opts, truncated)
+    log.segments.push(...segments)
+    log.nextOffset = segments[segments.length - 1]!.nextOffset
+    log.highWatermark = log.nextOffset
+    log.recoverProducerState(files)
+    return log
+  }
+
+  get logStartOffset(): number {
+    return this.segments[0]!.baseOffset
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!
+  }
+
+  get sizeBytes(): number {
+    let total = 0
+    for (const s of this.segments) total += s.sizeBytes
+    return total
+  }
+
+  /** No offset at or past this belongs to an open transaction (read_committed stops here). */
+  get lastStableOffset(): number {
+    const open = this.producerState.firstOpenTxnOffset()
+    return open === null ? this.highWatermark : Math.min(open, this.highWatermark)
+  }
+
+  get producers(): ProducerStateTable {
+    return this.producerState
+  }
+
+  // ---- appending -------------------------------------------------------------------------
+
+  /** Encodes and appends records as one batch. */
+  appendRecords(records: readonly RecordInput[], producer?: ProducerFields): Promise<AppendResult> {
+    const batch = encodeRecordBatch({
+      records,
+      defaultTimestamp: this.clock.nowMs(),
+      producerId: producer?.producerId,
+      producerEpoch: producer?.producerEpoch,
+      baseSequence: producer?.baseSequence,
+      transactional: producer?.transactional,
+    })
+    return this.appendBatch(batch, true)
+  }
+
+  /**
+   * Appends one v2 record batch as given (the broker's path: bytes stored as received).
+   * `trusted` skips re-validating records that Eddy itself just encoded.
+   */
+  appendBatch(batch: Buffer, trusted = false): Promise<AppendResult> {
+    try {
+      return this.ackAfterAppend(this.appendBatchSync(batch, trusted))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  private appendBatchSync(batch: Buffer, trusted: boolean): AppendResult {
+    this.checkOpen()
+    const header = this.validateBatch(batch, trusted)
+    if (header.attributes & ATTR_CONTROL) {
+      throw new EddyError('INVALID_RECORD', `${this.where()}: producers may not write control batches`)
+    }
+    const verdict = this.producerState.check(
+      header.producerId,
+      header.producerEpoch,
+      header.baseSequence,
+      header.recordCount,
+    )
+    if (verdict.kind === 'duplicate') {
+      return { baseOffset: verdict.meta.baseOffset, lastOffset: verdict.meta.lastOffset, duplicate: true }
+    }
+    return this.write(batch, header)
+  }
+
+  /**
+   * Writes a transaction marker for `producerId` if it has an open transaction here.
+   * Returns null when there is nothing to end (so recovery may repeat it safely).
+   */
+  appendMarker(producerId: number, producerEpoch: number, commit: boolean): Promise<AppendResult> | null {
+    this.checkOpen()
+    if (!this.producerState.inTransaction(producerId)) return null
+    const batch = encodeControlBatch({ producerId, producerEpoch, commit, timestamp: this.clock.nowMs() })
+    return this.ackAfterAppend(this.write(batch, readBatchHeader(batch, 0), commit))
+  }
+
+  private write(batch: Buffer, header: BatchHeader, commitMarker?: boolean): AppendResult {
+    const count = header.lastOffsetDelta + 1
+    this.maybeRoll(batch.length, count)
+    const baseOffset = this.nextOffset
+    const lastOffset = baseOffset + header.lastOffsetDelta
+    setBaseOffset(batch, 0, baseOffset)
+    this.active.append(batch, baseOffset, lastOffset, header.maxTimestamp)
+    this.nextOffset = lastOffset + 1
+    this.producerState.apply(this.factsOf(header, baseOffset, commitMarker), this.clock.nowMs())
+    this.onAppend?.(batch, 0, { ...header, baseOffset })
+    return { baseOffset, lastOffset, duplicate: false }
+  }
+
+  private factsOf(h: BatchHeader, baseOffset: number, commitMarker?: boolean): BatchFacts {
+    return {
+      producerId: h.producerId,
+      producerEpoch: h.producerEpoch,
+      baseSequence: h.baseSequence,
+      recordCount: h.recordCount,
+      baseOffset,
+      lastOffset: baseOffset + h.lastOffsetDelta,
+      transactional: (h.attributes & ATTR_TRANSACTIONAL) !== 0,
+      commitMarker,
+    }
+  }
+
+  /** Checks everything about a batch that can be checked before it is accepted. */
+  private validateBatch(batch: Buffer, trusted: boolean): BatchHeader {
+    const where = this.where()
+    if (batch.length > limits.batchBytesMax) {
+      throw new EddyError(
+        'BATCH_TOO_LARGE',
+        `${where}: batch of ${batch.length} bytes exceeds limits.batchBytesMax (${limits.batchBytesMax}): send smaller batches`,
+      )
+    }
+    const header = readBatchHeader(batch, 0)
+    if (header.sizeBytes !== batch.length) {
+      throw new EddyError(
+        'CORRUPT_RECORD',
+        `${where}: batch length field says ${header.sizeBytes} bytes but ${batch.length} were given`,
+      )
+    }
+    if (header.recordCount <= 0 || header.lastOffsetDelta < header.recordCount - 1) {
+      throw new EddyError('INVALID_RECORD', `${where}: batch has ${header.recordCount} records; it needs at least one`)
+    }
+    if (trusted) return header
+    if (!batchCrcValid(batch, 0, batch.length)) {
+      throw new EddyError('CORRUPT_RECORD', `${where}: batch CRC-32C does not match its bytes: the producer must resend it`)
+    }
+    if ((header.attributes & ATTR_COMPRESSION_MASK) === 0) {
+      // Records must parse exactly; corrupt data is refused at the door, never stored.
+      const records: LogRecord[] = []
+      decodeBatchRecords(batch, 0, header, this.topic, this.partition, records)
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!
+        if (r.offset - header.baseOffset !== i) {
+          throw new EddyError('INVALID_RECORD', `${where}: record ${i} has offset delta ${r.offset - header.baseOffset}`)
+        }
+        if (r.key !== null && r.key.length > limits.keyBytesMax) {
+          throw new EddyError(
+            'RECORD_TOO_LARGE',
+            `${where}: record ${i} has a ${r.key.length}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}`,
+          )
+        }
+      }
+    }
+    return header
+  }
+
+  private maybeRoll(incomingBytes: number, incomingCount: number): void {
+    const seg = this.active
+    if (seg.sizeBytes === 0) return
+    const full = seg.sizeBytes + incomingBytes > this.config.segmentBytes
+    const old = this.clock.nowMs() - seg.createdMs >= this.config.segmentMs
+    const offsetsOverflow = this.nextOffset + incomingCount - seg.baseOffset > INT32_MAX
+    if (full || old || offsetsOverflow) this.roll()
+  }
+
+  /** Seals the active segment and starts a new one at the log end. */
+  roll(): void {
+    if (this.fsyncPolicy.kind !== 'never') this.active.fsyncSync()
+    this.segments.push(Segment.create(this.dir, this.nextOffset, this.clock.nowMs()))
+    this.writeProducerSnapshot(this.nextOffset)
+  }
+
+  // ---- durability ------------------------------------------------------------------------
+
+  private ackAfterAppend(result: AppendResult): Promise<AppendResult> {
+    if (result.duplicate && result.lastOffset < this.highWatermark) return Promise.resolve(result)
+    if (this.fsyncPolicy.kind === 'never') {
+      this.advanceHighWatermark(this.nextOffset)
+      return Promise.resolve(result)
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.ackWaiters.push({ offset: result.lastOffset, resolve: () => resolve(result), reject })
+      if (this.fsyncPolicy.kind === 'always') void this.flush()
+    })
+  }
+
+  /** Forces appended bytes to disk, then acknowledges the appends it covered. */
+  async flush(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true
+      return
+    }
+    this.flushing = true
+    try {
+      do {
+        this.flushAgain = false
+        const target = this.nextOffset
+        if (target === this.highWatermark) break
+        try {
+          await this.active.fsync()
+        } catch (err) {
+          this.failWaiters(new EddyError('IO', `${this.where()}: fsync failed: ${String(err)}`, { cause: err }))
+          return
+        }
+        this.advanceHighWatermark(target)
+      } while (this.flushAgain)
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  get hasUnflushed(): boolean {
+    return this.nextOffset > this.highWatermark
+  }
+
+  private advanceHighWatermark(offset: number): void {
+    if (offset <= this.highWatermark) return
+    this.highWatermark = offset
+    let i = 0
+    while (i < this.ackWaiters.length && this.ackWaiters[i]!.offset < offset) this.ackWaiters[i++]!.resolve()
+    if (i > 0) this.ackWaiters.splice(0, i)
+    this.wakeReaders()
+  }
+
+  private failWaiters(err: unknown): void {
+    for (const w of this.ackWaiters.splice(0)) w.reject(err)
+  }
+
+  private wakeReaders(): void {
+    if (this.dataWaiters.size === 0) return
+    const waiters = [...this.dataWaiters]
+    this.dataWaiters.clear()
+    for (const w of waiters) w()
+  }
+
+  // ---- reading ---------------------------------------------------------------------------
+
+  /** The readable end for an isolation level. */
+  endOffsetFor(isolation: IsolationLevel): number {
+    return isolation === 'read_committed' ? this.lastStableOffset : this.highWatermark
+  }
+
+  /** Reads whole batches from `offset`, up to `maxBytes` (at least one batch), CRC-checked. */
+  fetch(offset: number, maxBytes: number, isolation: IsolationLevel): FetchResult {
+    this.checkOpen()
+    const hw = this.highWatermark
+    const lso = this.lastStableOffset
+    const end = isolation === 'read_committed' ? lso : hw
+    const base = { highWatermark: hw, lastStableOffset: lso, logStartOffset: this.logStartOffset }
+    if (offset < this.logStartOffset || offset > hw) {
+      throw new EddyError(
+        'OFFSET_OUT_OF_RANGE',
+        `${this.where()}: offset ${offset} is outside [${this.logStartOffset}, ${hw}]: fetch from the earliest or latest offset`,
+      )
+    }
+    const parts: Buffer[] = []
+    let total = 0
+    let from = offset
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length && from < end; i++) {
+      const seg = this.segments[i]!
+      if (seg.nextOffset <= from) continue
+      const budget = Math.max(maxBytes - total, 0)
+      const part = this.readSegment(seg, from, end, budget, total === 0)
+      if (part === null) break
+      parts.push(part.bytes)
+      total += part.bytes.length
+      from = part.nextOffset
+      if (total >= maxBytes) break
+    }
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total)
+    const abortedTransactions = isolation === 'read_committed' ? this.producerState.abortedBetween(offset, from) : []
+    return { ...base, bytes, abortedTransactions }
+  }
+
+  private readSegment(
+    seg: Segment,
+    from: number,
+    end: number,
+    budget: number,
+    mustReturnOne: boolean,
+  ): { bytes: Buffer; nextOffset: number } | null {
+    const startPos = seg.lookupPosition(from)
+    // Read the budget plus one index interval, since the index points at or before `from`.
+    let want = budget + limits.indexIntervalBytes
+    for (;;) {
+      const buf = seg.read(startPos, Math.max(want, 64))
+      let p = 0
+      let first = -1
+      let stop = -1
+      let next = from
+      while (p + 12 <= buf.length) {
+        const size = buf.readInt32BE(p + 8) + 12
+        if (p + size > buf.length) {
+          // A batch the buffer cut: read more if it is the only one we would return.
+          if (first < 0 && mustReturnOne && startPos + p + size <= seg.sizeBytes) {
+            want = p + size
+            first = -2
+          }
+          break
+        }
+        const baseOffset = buf.readInt32BE(p) * 4294967296 + buf.readUInt32BE(p + 4)
+        const lastOffset = baseOffset + buf.readInt32BE(p + 23)
+        if (baseOffset >= end) break
+        if (lastOffset >= from) {
+          if (first >= 0 && p + size - first > budget) break
+          if (first < 0 && size > budget && !mustReturnOne) break
+          if (!batchCrcValid(buf, p, size)) {
+            throw new EddyError(
+              'CORRUPT_RECORD',
+              `${this.where()}: batch at offset ${baseOffset} (byte ${startPos + p} of ${seg.logPath}) fails its CRC-32C check: the segment is damaged; restore it from a replica or backup`,
+            )
+          }
+          if (first < 0) first = p
+          stop = p + size
+          next = lastOffset + 1
+        }
+        p += size
+      }
+      if (first === -2) continue
+      if (first < 0) return null
+      return { bytes: buf.subarray(first, stop), nextOffset: next }
+    }
+  }
+
+  /** Decoded records from `offset`, with aborted transactions and control batches removed. */
+  readRecords(
+    offset: number,
+    maxBytes: number,
+    isolation: IsolationLevel,
+  ): { records: LogRecord[]; nextOffset: number; fetch: FetchResult } {
+    const fetch = this.fetch(offset, maxBytes, isolation)
+    const records: LogRecord[] = []
+    const nextOffset = decodeFetched(fetch, this.topic, this.partition, offset, records)
+    return { records, nextOffset, fetch }
+  }
+
+  /** Resolves when data past `offset` is readable at `isolation`, or after `maxWaitMs`. */
+  waitForData(offset: number, isolation: IsolationLevel, maxWaitMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.endOffsetFor(isolation) > offset || maxWaitMs <= 0 || this.closed || signal?.aborted) {
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.dataWaiters.delete(check)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      const check = () => {
+        if (this.endOffsetFor(isolation) > offset || this.closed) done()
+        else this.dataWaiters.add(check)
+      }
+      const timer = setTimeout(done, Math.min(maxWaitMs, limits.fetchWaitMsMax))
+      signal?.addEventListener('abort', done)
+      this.dataWaiters.add(check)
+    })
+  }
+
+  /** The first offset whose record timestamp is >= `timestamp`, or null when none is. */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp < timestamp) continue
+      let found: { offset: number; timestamp: number } | null = null
+      seg.scan(seg.timeLookupPosition(timestamp), (b, buf, at) => {
+        if (b.maxTimestamp < timestamp || b.baseOffset >= this.highWatermark) return b.baseOffset < this.highWatermark
+        const header = readBatchHeader(buf, at)
+        if (header.attributes & ATTR_CONTROL) return true
+        const records: LogRecord[] = []
+        decodeBatchRecords(buf, at, header, this.topic, this.partition, records)
+        for (const r of records) {
+          if (r.timestamp >= timestamp) {
+            found = { offset: r.offset, timestamp: r.timestamp }
+            return false
+          }
+        }
+        return true
+      })
+      if (found !== null) return found
+    }
+    return null
+  }
+
+  /** The segment that holds `offset` (the last whose base is <= it). */
+  private segmentIndexFor(offset: number): number {
+    let lo = 0
+    let hi = this.segments.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (this.segments[mid]!.baseOffset <= offset) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+
+  // ---- retention -------------------------------------------------------------------------
+
+  /** Deletes whole segments past the topic's retention; returns how many went. */
+  applyRetention(nowMs: number): number {
+    const { retentionMs, retentionBytes } = this.config
+    let deleted = 0
+    if (retentionMs !== null) {
+      const active = this.active
+      if (active.sizeBytes > 0 && active.maxTimestamp < nowMs - retentionMs && this.hasNoOpenTxn()) this.roll()
+      while (this.segments.length > 1 && this.segments[0]!.maxTimestamp < nowMs - retentionMs) {
+        if (!this.deleteOldestSegment()) break
+        deleted++
+      }
+    }
+    if (retentionBytes !== null) {
+      let size = this.sizeBytes
+      while (this.segments.length > 1 && size - this.segments[0]!.sizeBytes >= retentionBytes) {
+        const bytes = this.segments[0]!.sizeBytes
+        if (!this.deleteOldestSegment()) break
+        size -= bytes
+        deleted++
+      }
+    }
+    if (deleted > 0) this.producerState.trimAborted(this.logStartOffset)
+    return deleted
+  }
+
+  private hasNoOpenTxn(): boolean {
+    return this.producerState.firstOpenTxnOffset() === null
+  }
+
+  private deleteOldestSegment(): boolean {
+    const next = this.segments[1]
+    // Never delete what readers cannot yet see or what an open transaction still needs.
+    if (next === undefined || next.baseOffset > this.highWatermark) return false
+    const open = this.producerState.firstOpenTxnOffset()
+    if (open !== null && next.baseOffset > open) return false
+    this.segments.shift()!.delete()
+    return true
+  }
+
+  /**
+   * Replaces sealed segments (compaction's output). `replacement` holds the same offset range;
+   * the swap is a rename per file so a crash leaves either the old or the new segment.
+   */
+  replaceSegments(oldSegments: readonly Segment[], replacement: readonly Segment[]): void {
+    const first = this.segments.indexOf(oldSegments[0]!)
+    assert(first >= 0 && first + oldSegments.length < this.segments.length, 'replaced segments must be sealed')
+    this.segments.splice(first, oldSegments.length, ...replacement)
+  }
+
+  // ---- producer state snapshots ----------------------------------------------------------
+
+  private writeProducerSnapshot(offset: number): void {
+    const body = JSON.stringify({ offset, state: this.producerState.toJSON() })
+    const data = JSON.stringify({ crc: crc32c(Buffer.from(body)), body })
+    const file = path.join(this.dir, segmentFileName(offset, SNAPSHOT_SUFFIX))
+    fs.writeFileSync(`${file}.tmp`, data)
+    fs.renameSync(`${file}.tmp`, file)
+    const snapshots = fs
+      .readdirSync(this.dir)
+      .filter((f) => f.endsWith(SNAPSHOT_SUFFIX))
+      .sort()
+    for (const old of snapshots.slice(0, Math.max(0, snapshots.length - SNAPSHOTS_KEPT))) {
+      fs.rmSync(path.join(this.dir, old), { force: true })
+    }
+  }
+
+  /** Loads the newest valid snapshot at or below the log end, then replays the batches after it. */
+  private recoverProducerState(files: string[]): void {
+    const snapshots = files
+      .filter((f) => /^\d{20}\.snapshot$/.test(f))
+      .map((f) => Number(f.slice(0, 20)))
+      .sort((a, b) => b - a)
+    let from = this.logStartOffset
+    for (const offset of snapshots) {
+      if (offset > this.nextOffset) continue
+      const loaded = this.loadSnapshot(offset)
+      if (loaded !== null) {
+        this.producerState = loaded
+        from = offset
+        break
+      }
+    }
+    const now = this.clock.nowMs()
+    for (const seg of this.segments) {
+      if (seg.nextOffset <= from) continue
+      seg.scan(seg.lookupPosition(from), (b, buf, at) => {
+        if (b.baseOffset < from) return true
+        const header = readBatchHeader(buf, at)
+        const control = (header.attributes & ATTR_CONTROL) !== 0
+        const commit = control ? controlTypeOf(buf, at, header) === CONTROL_COMMIT : undefined
+        this.producerState.apply(this.factsOf(header, b.baseOffset, commit), now)
+        return true
+      })
+    }
+    this.producerState.trimAborted(this.logStartOffset)
+  }
+
+  private loadSnapshot(offset: number): ProducerStateTable | null {
+    try {
+      const file = path.join(this.dir, segmentFileName(offset, SNAPSHOT_SUFFIX))
+      const { crc, body } = JSON.parse(fs.readFileSync(file, 'utf8')) as { crc: number; body: string }
+      if (crc32c(Buffer.from(body)) !== crc) return null
+      const parsed = JSON.parse(body) as { offset: number; state: Parameters<typeof ProducerStateTable.fromJSON>[1] }
+      if (parsed.offset !== offset) return null
+      return ProducerStateTable.fromJSON(this.where(), parsed.state)
+    } catch {
+      return null
+    }
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  private checkOpen(): void {
+    if (this.closed) throw new EddyError('LOG_CLOSED', `${this.where()} is closed`)
+  }
+
+  /** Flushes (when the policy asks for it) and closes the files. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    if (this.fsyncPolicy.kind !== 'never') {
+      while (this.flushing) await new Promise((r) => setImmediate(r))
+      await this.flush()
+    }
+    this.closed = true
+    this.failWaiters(new EddyError('LOG_CLOSED', `${this.where()} closed before the append was durable`))
+    this.wakeReaders()
+    for (const s of this.segments) s.close()
+  }
+
+  /** Closes without flushing and removes every file of the partition. */
+  destroy(): void {
+    this.closed = true
+    this.failWaiters(new EddyError('LOG_CLOSED', `${this.where()} was deleted`))
+    this.wakeReaders()
+    for (const s of this.segments) s.close()
+    fs.rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Decodes fetched batches into records the way a Kafka consumer does: skips control batches,
+ * drops records of aborted transactions (read_committed), and records before `fromOffset`.
+ * Returns the offset to fetch next.
+ */
+export function decodeFetched(
+  fetch: FetchResult,
+  topic: string,
+  partition: number,
+  fromOffset: number,
+  out: LogRecord[],
+): number {
+  const buf = fetch.bytes
+  let next = fromOffset
+  const aborted = fetch.abortedTransactions
+  // Producers whose aborted transaction we are inside, keyed by producer id.
+  const abortedOpen = new Set<number>()
+  let abortedIdx = 0
+  const sortedAborted = aborted.length > 1 ? [...aborted].sort((a, b) => a.firstOffset - b.firstOffset) : aborted
+  let p = 0
+  while (p < buf.length) {
+    const header = readBatchHeader(buf, p)
+    while (abortedIdx < sortedAborted.length && sortedAborted[abortedIdx]!.firstOffset <= header.baseOffset + header.lastOffsetDelta) {
+      abortedOpen.add(sortedAborted[abortedIdx]!.producerId)
+      abortedIdx++
+    }
+    const control = (header.attributes & ATTR_CONTROL) !== 0
+    if (control) {
+      if (abortedOpen.has(header.producerId) && controlTypeOf(buf, p, header) !== CONTROL_COMMIT) {
+        abortedOpen.delete(header.producerId)
+      }
+    } else if (!((header.attributes & ATTR_TRANSACTIONAL) !== 0 && abortedOpen.has(header.producerId))) {
+      const start = out.length
+      decodeBatchRecords(buf, p, header, topic, partition, out)
+      // Drop records before the requested offset (a batch may start earlier).
+      if (header.baseOffset < fromOffset) {
+        let keep = start
+        for (let i = start; i < out.length; i++) if (out[i]!.offset >= fromOffset) out[keep++] = out[i]!
+        out.length = keep
+      }
+    }
+    next = header.baseOffset + header.lastOffsetDelta + 1
+    p += header.sizeBytes
+  }
+  return Math.max(next, fromOffset)
+}
