@@ -34,6 +34,8 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = buildTables() as [
 
 /** CRC-32C of `bytes[start, end)`, optionally continuing from a previous `crc`. */
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number {
+  if (end > bytes.length || start < 0)
+    throw new RangeError(`crc32c range [${start}, ${end}) is outside ${bytes.length} bytes`)
   let c = ~crc >>> 0
   let i = start
   const fastEnd = end - 8

@@ -31,6 +31,8 @@ export const limits = {
   /** Default transaction timeout, after which an open transaction is aborted. */
   transactionTimeoutMsDefault: 60_000,
   transactionTimeoutMsMax: 15 * 60_000,
+  /** Largest metadata string stored with a committed consumer-group offset (Kafka's offset.metadata.max.bytes). */
+  offsetMetadataBytesMax: 4096,
 } as const
 
 assert(limits.recordBytesMax <= limits.batchBytesMax, 'a record must fit in a batch')

@@ -39,7 +39,7 @@ export const ATTR_LOG_APPEND_TIME = 0x08
 export const ATTR_TRANSACTIONAL = 0x10
 export const ATTR_CONTROL = 0x20
 
-export const enum Compression {
+export enum Compression {
   None = 0,
   Gzip = 1,
   Snappy = 2,
@@ -87,7 +87,10 @@ export function readBatchHeader(buf: Buffer, pos = 0): BatchHeader {
   }
   const magic = buf.readInt8(pos + OFF_MAGIC)
   if (magic !== MAGIC) {
-    throw new EddyError('CORRUPT_RECORD', `record batch has magic ${magic}; only magic 2 (Kafka >= 0.11) is supported`)
+    throw new EddyError(
+      'CORRUPT_RECORD',
+      `record batch has magic ${magic}; only magic 2 (Kafka >= 0.11) is supported`,
+    )
   }
   const sizeBytes = batchSizeAt(buf, pos)
   if (sizeBytes < BATCH_HEADER_BYTES) {
@@ -111,6 +114,7 @@ export function readBatchHeader(buf: Buffer, pos = 0): BatchHeader {
 
 /** True when the stored CRC matches the bytes of the batch at `pos` (whose size is `sizeBytes`). */
 export function batchCrcValid(buf: Buffer, pos: number, sizeBytes: number): boolean {
+  if (pos + sizeBytes > buf.length || sizeBytes < BATCH_HEADER_BYTES) return false
   return crc32c(buf, pos + CRC_START, pos + sizeBytes) === buf.readUInt32BE(pos + OFF_CRC)
 }
 
@@ -260,6 +264,12 @@ export function decodeBatchRecords(
     )
   }
   const end = pos + header.sizeBytes
+  if (end > buf.length) {
+    throw new EddyError(
+      'CORRUPT_RECORD',
+      `batch at offset ${header.baseOffset} of ${topic}-${partition} is cut: ${buf.length - pos} of ${header.sizeBytes} bytes`,
+    )
+  }
   const r = new VarintReader(buf, pos + BATCH_HEADER_BYTES)
   try {
     for (let i = 0; i < header.recordCount; i++) {

@@ -6,7 +6,10 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]+$/
 /** Checks a topic name by Kafka's rules; the name then can never escape a data directory. */
 export function validateTopicName(name: string): void {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new EddyError('INVALID_TOPIC_NAME', 'Topic name is empty: give a name of [a-zA-Z0-9._-] characters.')
+    throw new EddyError(
+      'INVALID_TOPIC_NAME',
+      'Topic name is empty: give a name of [a-zA-Z0-9._-] characters.',
+    )
   }
   if (name.length > limits.topicNameLengthMax) {
     throw new EddyError(

@@ -23,16 +23,14 @@ export function writeVarint(buf: Uint8Array, pos: number, value: number): number
   return pos
 }
 
-function zigzagLong(value: number): number {
-  return value >= 0 ? value * 2 : -value * 2 - 1
-}
-
+// Beyond 32 bits, zig-zag is done as (m, sign) with m = v or -v-1, so 2m+1 never needs to be
+// formed as a float (it would lose its low bit past 2^53).
 export function varlongSize(value: number): number {
   if (value >= -0x40000000 && value < 0x40000000) return varintSize(value)
-  let v = zigzagLong(value)
+  let rest = Math.floor((value < 0 ? -value - 1 : value) / 64)
   let size = 1
-  while (v >= 0x80) {
-    v = Math.floor(v / 128)
+  while (rest > 0) {
+    rest = Math.floor(rest / 128)
     size++
   }
   return size
@@ -40,12 +38,15 @@ export function varlongSize(value: number): number {
 
 export function writeVarlong(buf: Uint8Array, pos: number, value: number): number {
   if (value >= -0x40000000 && value < 0x40000000) return writeVarint(buf, pos, value)
-  let v = zigzagLong(value)
-  while (v >= 0x80) {
-    buf[pos++] = (v % 128) | 0x80
-    v = Math.floor(v / 128)
+  const sign = value < 0 ? 1 : 0
+  const m = sign ? -value - 1 : value
+  let rest = Math.floor(m / 64)
+  buf[pos++] = (m % 64) * 2 + sign + (rest > 0 ? 0x80 : 0)
+  while (rest > 0) {
+    const b = rest % 128
+    rest = Math.floor(rest / 128)
+    buf[pos++] = b | (rest > 0 ? 0x80 : 0)
   }
-  buf[pos++] = v
   return pos
 }
 
@@ -77,18 +78,22 @@ export class VarintReader {
   varlong(): number {
     const buf = this.buf
     let pos = this.pos
-    let result = 0
-    let factor = 1
-    for (;;) {
-      if (pos >= buf.length) throw new RangeError('varlong runs past the end of the buffer')
-      const b = buf[pos++]!
-      result += (b & 0x7f) * factor
-      if (b < 0x80) break
-      factor *= 128
-      if (factor > 2 ** 63) throw new RangeError('varlong is longer than 10 bytes')
+    if (pos >= buf.length) throw new RangeError('varlong runs past the end of the buffer')
+    const first = buf[pos++]!
+    const sign = first & 1
+    let m = (first & 0x7f) >>> 1
+    if (first >= 0x80) {
+      let factor = 64
+      for (;;) {
+        if (pos >= buf.length) throw new RangeError('varlong runs past the end of the buffer')
+        const b = buf[pos++]!
+        m += (b & 0x7f) * factor
+        if (b < 0x80) break
+        factor *= 128
+        if (factor > 2 ** 62) throw new RangeError('varlong is longer than 10 bytes')
+      }
     }
     this.pos = pos
-    // Un-zig-zag without 32-bit operators: exact up to 2^53.
-    return result % 2 === 0 ? result / 2 : -(result + 1) / 2
+    return sign ? -m - 1 : m
   }
 }

@@ -1,0 +1,5 @@
+import type { Command } from 'commander'
+import type { CliContext } from '../context.js'
+
+// TODO: `eddy produce TOPIC` (records from stdin), over the embedded log in ctx.dataDir().
+export function register(_program: Command, _ctx: CliContext): void {}
