@@ -4,6 +4,9 @@ export { EddyError, type EddyErrorCode, isEddyError } from './core/errors.js'
 export { limits } from './core/limits.js'
 export type { LogRecord, RecordHeader, RecordInput } from './core/record.js'
 export { defaultTopicConfig, EventLog } from './log/event-log.js'
+export type { CommittedOffset, GroupOffsetStore, OffsetCommitInput } from './log/group-offsets.js'
+export type { Producer, ProducerOptions } from './log/producer.js'
+export type { TransactionCoordinator, TransactionDescription, TransactionState } from './log/transactions.js'
 export type {
   AbortedTransaction,
   AppendResult,

@@ -1,5 +1,7 @@
-// Parsers for flag and argument values; a bad value is a usage error (exit code 2).
+// Parsers and checks for flag and argument values. A value that does not parse is a usage error
+// (exit code 2); one that parses but names nothing on the log (a partition) is an error (exit code 1).
 import { InvalidArgumentError } from 'commander'
+import { EddyError } from '../core/errors.js'
 
 /** An integer in [min, max], for commander's `argParser`. */
 export function integerArg(
@@ -14,4 +16,13 @@ export function integerArg(
     }
     return value
   }
+}
+
+/** Checks `--partition` against the topic: a partition that does not exist is an error (exit 1). */
+export function checkPartitionFlag(topic: string, partition: number, partitionCount: number): void {
+  if (partition < partitionCount) return
+  throw new EddyError(
+    'UNKNOWN_PARTITION',
+    `topic ${topic} has ${partitionCount} partition(s), so it has no partition ${partition}: give --partition from 0 to ${partitionCount - 1}`,
+  )
 }

@@ -3,6 +3,7 @@
 import path from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { EddyError } from '../core/errors.js'
+import { EventLog } from '../log/event-log.js'
 import { register as registerConsume } from './commands/consume.js'
 import { register as registerProduce } from './commands/produce.js'
 import { register as registerTopics } from './commands/topics.js'
@@ -21,6 +22,11 @@ export interface CliIo {
   readonly stderr: Writer
   readonly env: Readonly<Record<string, string | undefined>>
   readonly cwd: string
+  readonly stdin: NodeJS.ReadableStream
+  /** Stops long-running commands (`consume --follow`); without it they stop on SIGINT/SIGTERM. */
+  readonly signal: AbortSignal
+  /** An open log to use instead of opening the data directory; the caller keeps it open (tests, embedding). */
+  readonly log: EventLog
 }
 
 const EXIT_ZERO_CODES = new Set(['commander.helpDisplayed', 'commander.version'])
@@ -50,19 +56,31 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
       },
       outputError: () => {},
     })
-    .hook('preSubcommand', (_parent, sub) => {
-      commandPath = `${commandPath} ${sub.name()}`
-    })
 
+  const dataDir = () => resolveDataDir(program.opts().dataDir, env, cwd)
   const ctx: CliContext = {
-    dataDir: () => resolveDataDir(program.opts().dataDir, env, cwd),
+    dataDir,
+    withLog: async (use) => {
+      if (io.log !== undefined) return use(io.log)
+      const log = openLog(dataDir())
+      try {
+        return await use(log)
+      } finally {
+        await log.close()
+      }
+    },
     stdout,
     stderr,
+    stdin: io.stdin ?? process.stdin,
+    signal: io.signal,
   }
   registerVersion(program, ctx)
   registerTopics(program, ctx)
   registerProduce(program, ctx)
   registerConsume(program, ctx)
+  trackCommandPath(program, (sub) => {
+    commandPath = `${commandPath} ${sub.name()}`
+  })
 
   try {
     await program.parseAsync([...argv], { from: 'user' })
@@ -102,6 +120,27 @@ export function resolveDataDir(
   const dir =
     typeof fromFlag === 'string' && fromFlag !== '' ? fromFlag : env.EDDY_DATA_DIR || DATA_DIR_DEFAULT
   return path.resolve(cwd, dir)
+}
+
+/** Opens the log; a file-system failure (not a directory, no permission…) says which directory. */
+function openLog(dir: string): EventLog {
+  try {
+    return EventLog.open({ dir })
+  } catch (err) {
+    if (err instanceof EddyError || !(err instanceof Error && 'code' in err)) throw err
+    throw new EddyError(
+      'IO',
+      `cannot open the data directory ${dir} (${err.message}): give a writable directory with --data-dir or $EDDY_DATA_DIR`,
+      { cause: err },
+    )
+  }
+}
+
+/** Calls `onEnter` as parsing enters each subcommand, at every level (`eddy topics create`). */
+function trackCommandPath(command: Command, onEnter: (sub: Command) => void): void {
+  if (command.commands.length === 0) return
+  command.hook('preSubcommand', (_parent, sub) => onEnter(sub))
+  for (const sub of command.commands) trackCommandPath(sub, onEnter)
 }
 
 function stripErrorPrefix(message: string): string {

@@ -1,4 +1,5 @@
 // Printing helpers: commands format through these so output stays uniform and scriptable.
+import { Writable } from 'node:stream'
 import type { Writer } from './context.js'
 
 export type Cell = string | number | bigint | boolean | null | undefined
@@ -35,6 +36,29 @@ export function printTable<Row>(
 /** Prints one JSON document per line (JSON Lines), for piping into jq and friends. */
 export function printJsonLine(out: Writer, value: unknown): void {
   out.write(`${JSON.stringify(value)}\n`)
+}
+
+/** Prints one JSON document, indented, for `--json` output of a whole answer. */
+export function printJson(out: Writer, value: unknown): void {
+  out.write(`${JSON.stringify(value, null, 2)}\n`)
+}
+
+/**
+ * Waits while a stream writer's buffer is full (a slow pipe), so output never piles up in memory.
+ * Resolves to false once the writer is closed (`eddy consume | head` after head exits): stop writing.
+ */
+export async function drained(out: Writer): Promise<boolean> {
+  if (!(out instanceof Writable)) return true
+  if (out.writableNeedDrain && !out.destroyed) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        for (const event of ['drain', 'close', 'error']) out.off(event, done)
+        resolve()
+      }
+      for (const event of ['drain', 'close', 'error']) out.on(event, done)
+    })
+  }
+  return !out.destroyed && out.writable
 }
 
 export function printJsonLines(out: Writer, values: Iterable<unknown>): void {

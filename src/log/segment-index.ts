@@ -107,6 +107,11 @@ export class OffsetIndex {
     return this.entries.length === 0 ? 0 : this.entries.b[this.entries.length - 1]!
   }
 
+  /** Forces the entries to disk: a sealed segment's index must survive a power loss with it. */
+  sync(): void {
+    if (this.fd !== null) fs.fdatasyncSync(this.fd)
+  }
+
   close(): void {
     if (this.fd !== null) fs.closeSync(this.fd)
     this.fd = null
@@ -185,6 +190,11 @@ export class TimeIndex {
       } else hi = mid - 1
     }
     return found < 0 ? 0 : this.entries.a[found]!
+  }
+
+  /** Forces the entries to disk: a sealed segment's index must survive a power loss with it. */
+  sync(): void {
+    if (this.fd !== null) fs.fdatasyncSync(this.fd)
   }
 
   close(): void {

@@ -86,11 +86,19 @@ export class Segment {
       seg.timeIndex.openForAppend(false)
       seg.maxTimestamp = seg.timeIndex.lastTimestamp
       const from = seg.offsetIndex.lastPosition()
-      seg.scan(from, (b) => {
+      const end = seg.scan(from, (b) => {
         seg.nextOffset = b.lastOffset + 1
         if (b.maxTimestamp > seg.maxTimestamp) seg.maxTimestamp = b.maxTimestamp
         return true
       })
+      // Stopping short would silently hide the rest of the segment (nextOffset too small).
+      if (end < size) {
+        seg.close()
+        throw new EddyError(
+          'CORRUPT_RECORD',
+          `segment ${logPath} is corrupt at byte ${end} (of ${size}): restore it from a backup or delete the partition`,
+        )
+      }
     }
     const first = seg.firstBatchMaxTimestamp()
     if (first !== null) seg.createdMs = Math.min(nowMs, first)
@@ -112,6 +120,7 @@ export class Segment {
         return true
       },
       true,
+      truncate,
     )
     if (end < this.sizeBytes) {
       if (!truncate) {
@@ -138,9 +147,15 @@ export class Segment {
   /**
    * Walks the batches from `position`, calling `visit` until it returns false. With `verify`,
    * checks each batch's CRC and stops at the first invalid one. Returns where the walk stopped:
-   * the end of the last good batch.
+   * the end of the last good batch. With `contiguous` (the active segment, which compaction never
+   * rewrites), each batch must start right after the previous one: the CRC does not cover baseOffset.
    */
-  scan(position: number, visit: (b: BatchPosition, buf: Buffer, at: number) => boolean, verify = false): number {
+  scan(
+    position: number,
+    visit: (b: BatchPosition, buf: Buffer, at: number) => boolean,
+    verify = false,
+    contiguous = false,
+  ): number {
     let chunk = Buffer.allocUnsafe(SCAN_CHUNK_BYTES)
     let pos = position
     let expectedOffset = this.baseOffset
@@ -160,7 +175,13 @@ export class Segment {
         const baseOffset = readInt64(chunk, p)
         const lastOffset = baseOffset + chunk.readInt32BE(p + OFF_LAST_OFFSET_DELTA)
         if (verify) {
-          if (baseOffset < expectedOffset || lastOffset < baseOffset || !batchCrcValid(chunk, p, size)) {
+          if (
+            baseOffset < expectedOffset ||
+            (contiguous && baseOffset !== expectedOffset) ||
+            lastOffset < baseOffset ||
+            lastOffset - this.baseOffset > 2 ** 31 - 1 ||
+            !batchCrcValid(chunk, p, size)
+          ) {
             return pos + p
           }
           expectedOffset = lastOffset + 1
@@ -232,8 +253,11 @@ export class Segment {
     return new Promise((resolve, reject) => fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())))
   }
 
+  /** Forces the log and its indexes to disk (on roll: a sealed segment trusts its index files). */
   fsyncSync(): void {
     fs.fdatasyncSync(this.fd)
+    this.offsetIndex.sync()
+    this.timeIndex.sync()
   }
 
   close(): void {
