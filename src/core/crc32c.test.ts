@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { crc32c } from './crc32c.js'
+import { crc32c, crc32cPortable } from './crc32c.js'
 
 /** Bit-at-a-time CRC-32C: slow and obviously right, the reference for the table-driven one. */
 function crc32cReference(bytes: Uint8Array, crc = 0): number {
@@ -57,6 +57,21 @@ describe('crc32c', () => {
           assert.equal(crc32c(bytes, start, end, seed), crc32cReference(bytes.subarray(start, end), seed))
         },
       ),
+    )
+  })
+})
+
+describe('crc32c native and portable implementations', () => {
+  it('agree on random inputs, ranges and chaining', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(), fc.nat(), (bytes, a, b) => {
+        const buf = Buffer.from(bytes)
+        const start = bytes.length === 0 ? 0 : a % bytes.length
+        const end = start + (bytes.length === 0 ? 0 : b % (bytes.length - start + 1))
+        assert.equal(crc32c(buf, start, end), crc32cPortable(buf, start, end))
+        const mid = (start + end) >>> 1
+        assert.equal(crc32c(buf, mid, end, crc32c(buf, start, mid)), crc32cPortable(buf, start, end))
+      }),
     )
   })
 })

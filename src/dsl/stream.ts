@@ -1,0 +1,668 @@
+// The typed fluent API. Every call returns a new, immutable builder over a plan node; the types
+// flow from source to sink. The DSL only builds a plan: it never runs anything.
+import { EddyError } from '../core/errors.js'
+import type { RecordHeader } from '../core/record.js'
+import { json, type Serde } from '../core/serde.js'
+import type { StoreSpec } from '../core/store.js'
+import type { StreamRecord } from '../core/stream-record.js'
+import type { AnyRecord, ErrorPolicy, PlanNode } from '../plan/nodes.js'
+import { Plan } from '../plan/plan.js'
+import type { Processor } from '../plan/processor.js'
+import { type AggregatorSpec, combine, type ResultOf } from './aggregators.js'
+import { KeyedAggregateProcessor } from './keyed-aggregate.js'
+import {
+  type EmitMode,
+  LATE_OUTPUT,
+  SessionWindowProcessor,
+  SlidingWindowProcessor,
+  TimeWindowProcessor,
+  type WindowResult,
+  type WindowSpec,
+} from './windows.js'
+
+/** What a step does when its function throws: stop (default), drop the record, or dead-letter it. */
+export type OnError = 'fail' | 'skip' | { readonly deadLetter: string }
+
+export interface StepOptions {
+  /** A stable name for the step: it names state, metrics and the node in the picture. */
+  readonly name?: string
+  readonly onError?: OnError
+}
+
+export interface KeyValue<K, V> {
+  readonly key: K
+  readonly value: V
+}
+
+/** Strings as UTF-8 (so other Kafka tools read them), null as null, anything else as JSON. */
+export function defaultKeySerde<K>(): Serde<K> {
+  return {
+    name: 'key',
+    serialize: (k) =>
+      k === null || k === undefined ? null : Buffer.from(typeof k === 'string' ? k : JSON.stringify(k)),
+    deserialize: (b) => (b === null ? null : b.toString('utf8')) as K,
+  }
+}
+
+function policyOf(onError: OnError | undefined): ErrorPolicy {
+  if (onError === undefined || onError === 'fail') return { kind: 'fail' }
+  if (onError === 'skip') return { kind: 'skip' }
+  return { kind: 'deadLetter', topic: onError.deadLetter }
+}
+
+/** The pipeline being built: nodes, and unique stable ids for them. */
+export class Topology {
+  private readonly nodes: PlanNode[] = []
+  private readonly ids = new Set<string>()
+  private readonly counters = new Map<string, number>()
+
+  constructor(readonly appId: string) {
+    if (!/^[a-zA-Z0-9._-]+$/.test(appId)) {
+      throw new EddyError(
+        'INVALID_ARGUMENT',
+        `app id ${JSON.stringify(appId)} must be letters, digits, '.', '_' or '-'`,
+      )
+    }
+  }
+
+  /** An id from the user's name, or `<verb>-<n>` (name stateful steps so ids stay stable). */
+  id(label: string, name?: string): string {
+    if (name !== undefined) {
+      if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
+        throw new EddyError(
+          'INVALID_ARGUMENT',
+          `step name ${JSON.stringify(name)} must be letters, digits, '.', '_' or '-'`,
+        )
+      }
+      if (this.ids.has(name))
+        throw new EddyError('INVALID_ARGUMENT', `two steps are named ${name}: names must be unique`)
+      this.ids.add(name)
+      return name
+    }
+    for (;;) {
+      const n = (this.counters.get(label) ?? 0) + 1
+      this.counters.set(label, n)
+      const id = `${label}-${n}`
+      if (!this.ids.has(id)) {
+        this.ids.add(id)
+        return id
+      }
+    }
+  }
+
+  add(node: PlanNode): void {
+    this.nodes.push(node)
+  }
+
+  /**
+   * Reads one or more topics as a stream (several topics are merged in timestamp order).
+   * @example topology.stream<Payment>('payments', json())
+   */
+  stream<V, K = string | null>(
+    topics: string | readonly string[],
+    valueSerde: Serde<V> = json<V>(),
+    opts: StepOptions & {
+      keySerde?: Serde<K>
+      timestamp?: (value: V, record: StreamRecord<K, V>) => number
+    } = {},
+  ): Stream<K, V> {
+    const list = typeof topics === 'string' ? [topics] : [...topics]
+    const id = this.id('source', opts.name ?? `source-${list.join('+')}`)
+    const ts = opts.timestamp
+    this.add({
+      kind: 'source',
+      id,
+      label: 'source',
+      parents: [],
+      errorPolicy: policyOf(opts.onError),
+      topics: list,
+      keySerde: (opts.keySerde ?? defaultKeySerde<K>()) as Serde<unknown>,
+      valueSerde: valueSerde as Serde<unknown>,
+      timestampOf: ts ? (r) => ts(r.value as V, r as StreamRecord<K, V>) : undefined,
+    })
+    return new Stream<K, V>(this, id, false)
+  }
+
+  /** The immutable plan of everything built so far. */
+  plan(): Plan {
+    return new Plan(this.nodes)
+  }
+}
+
+export class Stream<K, V> {
+  /** @internal */
+  constructor(
+    readonly topology: Topology,
+    readonly nodeId: string,
+    /** True once the key may differ from the source's (groupByKey must repartition then). */
+    private readonly keyChanged: boolean,
+  ) {}
+
+  /**
+   * Keeps the records for which `predicate` is true.
+   * @example payments.filter(p => p.amount > 0)
+   */
+  filter<V2 extends V>(
+    predicate: (value: V, record: StreamRecord<K, V>) => value is V2,
+    opts?: StepOptions,
+  ): Stream<K, V2>
+  filter(predicate: (value: V, record: StreamRecord<K, V>) => boolean, opts?: StepOptions): Stream<K, V>
+  filter(predicate: (value: V, record: StreamRecord<K, V>) => boolean, opts?: StepOptions): Stream<K, V> {
+    return this.mapStep<K, V>('filter', opts, (r, emit) => {
+      if (predicate(r.value, r)) emit(r)
+    })
+  }
+
+  /**
+   * A new value for each record; the key stays.
+   * @example payments.mapValues(p => ({ ...p, euros: p.cents / 100 }))
+   */
+  mapValues<V2>(fn: (value: V, record: StreamRecord<K, V>) => V2, opts?: StepOptions): Stream<K, V2> {
+    return this.mapStep<K, V2>('mapValues', opts, (r, emit) => emit({ ...r, value: fn(r.value, r) }))
+  }
+
+  /**
+   * A new key and value for each record.
+   * @example payments.map(p => ({ key: p.cardId, value: p.amount }))
+   */
+  map<K2, V2>(
+    fn: (value: V, record: StreamRecord<K, V>) => KeyValue<K2, V2>,
+    opts?: StepOptions,
+  ): Stream<K2, V2> {
+    return this.mapStep<K2, V2>(
+      'map',
+      opts,
+      (r, emit) => {
+        const kv = fn(r.value, r)
+        emit({ ...r, key: kv.key, value: kv.value })
+      },
+      true,
+    )
+  }
+
+  private mapStep<K2, V2>(
+    label: string,
+    opts: StepOptions | undefined,
+    fn: (record: StreamRecord<K, V>, emit: (r: StreamRecord<K2, V2>) => void) => void,
+    keyChanged = this.keyChanged,
+  ): Stream<K2, V2> {
+    const id = this.topology.id(label, opts?.name)
+    this.topology.add({
+      kind: 'map',
+      id,
+      label,
+      parents: [this.nodeId],
+      errorPolicy: policyOf(opts?.onError),
+      fn: fn as unknown as (record: AnyRecord, emit: (r: AnyRecord) => void) => void,
+    })
+    return new Stream<K2, V2>(this.topology, id, keyChanged)
+  }
+
+  /**
+   * Zero or more records per record, each with its own key and value.
+   * @example orders.flatMap(o => o.items.map(i => ({ key: i.sku, value: i })))
+   */
+  flatMap<K2, V2>(
+    fn: (value: V, record: StreamRecord<K, V>) => Iterable<KeyValue<K2, V2>>,
+    opts?: StepOptions,
+  ): Stream<K2, V2> {
+    return this.mapStep<K2, V2>(
+      'flatMap',
+      opts,
+      (r, emit) => {
+        for (const kv of fn(r.value, r)) emit({ ...r, key: kv.key, value: kv.value })
+      },
+      true,
+    )
+  }
+
+  /**
+   * Zero or more values per record; the key stays.
+   * @example sentences.flatMapValues(s => s.split(' '))
+   */
+  flatMapValues<V2>(
+    fn: (value: V, record: StreamRecord<K, V>) => Iterable<V2>,
+    opts?: StepOptions,
+  ): Stream<K, V2> {
+    return this.mapStep<K, V2>('flatMapValues', opts, (r, emit) => {
+      for (const v of fn(r.value, r)) emit({ ...r, value: v })
+    })
+  }
+
+  /**
+   * Looks at each record without changing it.
+   * @example payments.peek(p => console.log(p))
+   */
+  peek(fn: (value: V, record: StreamRecord<K, V>) => void, opts?: StepOptions): Stream<K, V> {
+    return this.mapStep<K, V>('peek', opts, (r, emit) => {
+      fn(r.value, r)
+      emit(r)
+    })
+  }
+
+  /**
+   * A new key for each record; the value stays.
+   * @example payments.selectKey(p => p.cardId)
+   */
+  selectKey<K2>(fn: (value: V, record: StreamRecord<K, V>) => K2, opts?: StepOptions): Stream<K2, V> {
+    return this.mapStep<K2, V>('selectKey', opts, (r, emit) => emit({ ...r, key: fn(r.value, r) }), true)
+  }
+
+  /**
+   * Sets each record's event time (and so the windows it falls in).
+   * @example events.withTimestamp(e => Date.parse(e.occurredAt))
+   */
+  withTimestamp(fn: (value: V, record: StreamRecord<K, V>) => number, opts?: StepOptions): Stream<K, V> {
+    return this.mapStep<K, V>('withTimestamp', opts, (r, emit) => emit({ ...r, timestamp: fn(r.value, r) }))
+  }
+
+  /**
+   * Sets each record's headers.
+   * @example payments.withHeaders((p, r) => [...r.headers, { key: 'source', value: Buffer.from('web') }])
+   */
+  withHeaders(
+    fn: (value: V, record: StreamRecord<K, V>) => readonly RecordHeader[],
+    opts?: StepOptions,
+  ): Stream<K, V> {
+    return this.mapStep<K, V>('withHeaders', opts, (r, emit) => emit({ ...r, headers: fn(r.value, r) }))
+  }
+
+  /**
+   * Splits a stream by predicates: a record goes to the first branch it matches, else `rest`.
+   * @example const { big, rest } = payments.split({ big: p => p.amount > 1000 })
+   */
+  split<const B extends string>(
+    branches: { readonly [P in B]: (value: V, record: StreamRecord<K, V>) => boolean },
+    opts?: { name?: string },
+  ): { readonly [P in B | 'rest']: Stream<K, V> } {
+    const names = Object.keys(branches) as B[]
+    const preds = names.map((n) => branches[n])
+    const base = opts?.name ?? this.topology.id('split')
+    const out = {} as { [P in B | 'rest']: Stream<K, V> }
+    names.forEach((name, i) => {
+      out[name] = this.mapStep<K, V>('branch', { name: `${base}.${name}` }, (r, emit) => {
+        for (let j = 0; j < i; j++) if (preds[j]!(r.value, r)) return
+        if (preds[i]!(r.value, r)) emit(r)
+      })
+    })
+    out.rest = this.mapStep<K, V>('branch', { name: `${base}.rest` }, (r, emit) => {
+      for (const p of preds) if (p(r.value, r)) return
+      emit(r)
+    })
+    return out
+  }
+
+  /**
+   * One stream of this one's and the others' records.
+   * @example web.merge(mobile)
+   */
+  merge(...others: Stream<K, V>[]): Stream<K, V> {
+    const id = this.topology.id('merge')
+    this.topology.add({
+      kind: 'merge',
+      id,
+      label: 'merge',
+      parents: [this.nodeId, ...others.map((o) => o.nodeId)],
+      errorPolicy: { kind: 'fail' },
+    })
+    return new Stream<K, V>(this.topology, id, this.keyChanged || others.some((o) => o.keyChanged))
+  }
+
+  /**
+   * Groups by a new key, moving records through an internal repartition topic.
+   * @example payments.groupBy(p => p.cardId)
+   */
+  groupBy<K2>(
+    keyOf: (value: V, record: StreamRecord<K, V>) => K2,
+    opts?: StepOptions & { keySerde?: Serde<K2>; valueSerde?: Serde<V>; partitions?: number },
+  ): GroupedStream<K2, V> {
+    const name = opts?.name ?? this.topology.id('groupBy')
+    const keyed = this.mapStep<K2, V>(
+      'selectKey',
+      { name: `${name}.key`, onError: opts?.onError },
+      (r, emit) => emit({ ...r, key: keyOf(r.value, r) }),
+    )
+    return keyed.repartition(name, opts)
+  }
+
+  /**
+   * Groups by the current key (repartitioning only if the key was changed upstream).
+   * @example clicks.selectKey(c => c.page).groupByKey()
+   */
+  groupByKey(opts?: {
+    name?: string
+    keySerde?: Serde<K>
+    valueSerde?: Serde<V>
+    partitions?: number
+  }): GroupedStream<K, V> {
+    if (!this.keyChanged) return new GroupedStream<K, V>(this.topology, this.nodeId)
+    return this.repartition(opts?.name ?? this.topology.id('groupByKey'), opts)
+  }
+
+  private repartition(
+    name: string,
+    opts?: { keySerde?: Serde<K>; valueSerde?: Serde<V>; partitions?: number },
+  ): GroupedStream<K, V> {
+    const id = `${name}.repartition`
+    this.topology.add({
+      kind: 'repartition',
+      id,
+      label: 'repartition',
+      parents: [this.nodeId],
+      errorPolicy: { kind: 'fail' },
+      topic: `${name}-repartition`,
+      keySerde: (opts?.keySerde ?? json<K>()) as Serde<unknown>,
+      valueSerde: (opts?.valueSerde ?? json<V>()) as Serde<unknown>,
+      partitions: opts?.partitions,
+    })
+    return new GroupedStream<K, V>(this.topology, id)
+  }
+
+  /**
+   * The low-level processor API: your own processor with declared stores and timers.
+   * @example stream.process(() => new Deduplicate(), { name: 'dedupe', stores: [kvStore('seen')] })
+   */
+  process<K2, V2>(
+    create: () => Processor<K, V, K2, V2>,
+    opts: StepOptions & { stores?: readonly StoreSpec[]; sideOutputs?: readonly string[] },
+  ): Stream<K2, V2> {
+    const id = this.topology.id('process', opts.name)
+    this.topology.add({
+      kind: 'process',
+      id,
+      label: 'process',
+      parents: [this.nodeId],
+      errorPolicy: policyOf(opts.onError),
+      stores: opts.stores ?? [],
+      create: create as unknown as () => Processor<unknown, unknown, unknown, unknown>,
+      sideOutputs: opts.sideOutputs ?? [],
+    })
+    return new Stream<K2, V2>(this.topology, id, true)
+  }
+
+  /**
+   * An async function per record (a lookup, an enrichment), at most `concurrency` at a time.
+   * Results keep input order unless `ordered: false`; a call past `timeout` fails the record.
+   * @example orders.mapAsync(async o => ({ ...o, customer: await lookup(o.customerId) }), { concurrency: 16 })
+   */
+  mapAsync<V2>(
+    fn: (value: V, record: StreamRecord<K, V>, signal: AbortSignal) => Promise<V2>,
+    opts: StepOptions & { concurrency?: number; ordered?: boolean; timeoutMs?: number } = {},
+  ): Stream<K, V2> {
+    const id = this.topology.id('mapAsync', opts.name)
+    this.topology.add({
+      kind: 'async',
+      id,
+      label: 'mapAsync',
+      parents: [this.nodeId],
+      errorPolicy: policyOf(opts.onError),
+      fn: async (r, signal) => [{ ...r, value: await fn(r.value as V, r as StreamRecord<K, V>, signal) }],
+      concurrency: opts.concurrency ?? 8,
+      ordered: opts.ordered ?? true,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+    })
+    return new Stream<K, V2>(this.topology, id, this.keyChanged)
+  }
+
+  /**
+   * Writes the stream to a topic.
+   * @example alerts.to('alerts')
+   */
+  to(topic: string, opts?: { name?: string; keySerde?: Serde<K>; valueSerde?: Serde<V> }): void {
+    const id = this.topology.id('to', opts?.name ?? `to-${topic}`)
+    this.topology.add({
+      kind: 'sink',
+      id,
+      label: 'to',
+      parents: [this.nodeId],
+      errorPolicy: { kind: 'fail' },
+      target: {
+        type: 'topic',
+        topic,
+        keySerde: (opts?.keySerde ?? defaultKeySerde<K>()) as Serde<unknown>,
+        valueSerde: (opts?.valueSerde ?? json<V>()) as Serde<unknown>,
+      },
+    })
+  }
+
+  /**
+   * Calls a function for each record (a sink of your own).
+   * @example alerts.forEach(a => notify(a))
+   */
+  forEach(fn: (value: V, record: StreamRecord<K, V>) => void, opts?: StepOptions): void {
+    const id = this.topology.id('forEach', opts?.name)
+    this.topology.add({
+      kind: 'sink',
+      id,
+      label: 'forEach',
+      parents: [this.nodeId],
+      errorPolicy: policyOf(opts?.onError),
+      target: { type: 'fn', fn: (r) => fn(r.value as V, r as StreamRecord<K, V>) },
+    })
+  }
+
+  /**
+   * Prints each record to stdout, one JSON line: `{ key, value, timestamp }`.
+   * @example counts.print()
+   */
+  print(opts?: { name?: string; label?: string }): void {
+    const id = this.topology.id('print', opts?.name)
+    const prefix = opts?.label ? `${opts.label}: ` : ''
+    this.topology.add({
+      kind: 'sink',
+      id,
+      label: 'print',
+      parents: [this.nodeId],
+      errorPolicy: { kind: 'fail' },
+      target: {
+        type: 'stdout',
+        format: (r) => `${prefix}${JSON.stringify({ key: r.key, value: r.value, timestamp: r.timestamp })}`,
+      },
+    })
+  }
+}
+
+/** A stream grouped by key: aggregate it, or window it first. */
+export class GroupedStream<K, V> {
+  /** @internal */
+  constructor(
+    readonly topology: Topology,
+    readonly nodeId: string,
+  ) {}
+
+  /**
+   * Aggregates per key into a table that updates with each record.
+   * @example payments.groupBy(p => p.cardId).aggregate({ n: count(), total: sum(p => p.amount) })
+   */
+  aggregate<S extends AggregatorSpec<V>>(spec: S, opts?: StepOptions): Table<K, ResultOf<S>> {
+    const agg = combine(spec as AggregatorSpec<V>)
+    const id = this.topology.id('aggregate', opts?.name)
+    const store = `${id}-store`
+    this.topology.add({
+      kind: 'process',
+      id,
+      label: `aggregate(${agg.kind})`,
+      parents: [this.nodeId],
+      errorPolicy: policyOf(opts?.onError),
+      stores: [{ name: store, kind: 'kv', keySerde: json(), valueSerde: json() }],
+      create: () =>
+        new KeyedAggregateProcessor(agg, store) as unknown as Processor<unknown, unknown, unknown, unknown>,
+      sideOutputs: [],
+    })
+    return new Table<K, ResultOf<S>>(this.topology, id)
+  }
+
+  /**
+   * Counts per key.
+   * @example clicks.groupBy(c => c.page).count()
+   */
+  count(opts?: StepOptions): Table<K, number> {
+    return this.aggregate(
+      {
+        kind: 'count',
+        init: () => 0,
+        add: (a: number) => a + 1,
+        merge: (a: number, b: number) => a + b,
+        result: (a: number) => a,
+      },
+      opts,
+    ) as Table<K, number>
+  }
+
+  /**
+   * Groups records into windows of event time.
+   * @example payments.groupBy(p => p.cardId).window(tumbling({ size: '1m' }))
+   */
+  window(spec: WindowSpec): WindowedStream<K, V> {
+    return new WindowedStream<K, V>(this.topology, this.nodeId, spec)
+  }
+}
+
+export class WindowedStream<K, V> {
+  /** @internal */
+  constructor(
+    readonly topology: Topology,
+    readonly nodeId: string,
+    readonly spec: WindowSpec,
+  ) {}
+
+  /**
+   * Aggregates each key's records per window; choose `.final()` or `.current()` after.
+   * @example .window(tumbling({ size: '1m' })).aggregate(count()).final()
+   */
+  aggregate<S extends AggregatorSpec<V>>(
+    spec: S,
+    opts?: StepOptions,
+  ): WindowedAggregation<K, V, ResultOf<S>> {
+    return new WindowedAggregation<K, V, ResultOf<S>>(this, combine(spec as AggregatorSpec<V>), opts)
+  }
+
+  /**
+   * Counts each key's records per window.
+   * @example .window(session({ gap: '30m' })).count().final()
+   */
+  count(opts?: StepOptions): WindowedAggregation<K, V, number> {
+    return new WindowedAggregation<K, V, number>(
+      this,
+      {
+        kind: 'count',
+        init: () => 0,
+        add: (a) => (a as number) + 1,
+        merge: (a, b) => (a as number) + (b as number),
+        result: (a) => a as number,
+      },
+      opts,
+    )
+  }
+}
+
+/** A windowed aggregation waiting for its emit mode. */
+export class WindowedAggregation<K, V, R> {
+  private late: Stream<K, V> | null = null
+  private nodeId: string | null = null
+  private emitMode: EmitMode | null = null
+
+  /** @internal */
+  constructor(
+    private readonly windowed: WindowedStream<K, V>,
+    private readonly agg: ReturnType<typeof combine<V>>,
+    private readonly opts: StepOptions | undefined,
+  ) {}
+
+  private build(emit: EmitMode): string {
+    if (this.nodeId !== null) {
+      if (this.emitMode !== emit) {
+        throw new EddyError(
+          'INVALID_ARGUMENT',
+          'a windowed aggregation has one emit mode: call .final() or .current(), not both',
+        )
+      }
+      return this.nodeId
+    }
+    const { topology, nodeId: parent, spec } = this.windowed
+    const id = topology.id(`window-${spec.type}`, this.opts?.name)
+    const storeName = `${id}-store`
+    const agg = this.agg
+    const create = (): Processor<unknown, unknown, unknown, unknown> => {
+      if (spec.type === 'session') return new SessionWindowProcessor(spec, agg, emit, storeName) as never
+      if (spec.type === 'sliding') return new SlidingWindowProcessor(spec, agg, emit, storeName) as never
+      return new TimeWindowProcessor(spec, agg, emit, storeName) as never
+    }
+    topology.add({
+      kind: 'process',
+      id,
+      label: `${spec.type} window ${agg.kind} (${emit})`,
+      parents: [parent],
+      errorPolicy: policyOf(this.opts?.onError),
+      stores: [
+        {
+          name: storeName,
+          kind: spec.type === 'sliding' ? 'kv' : 'window',
+          keySerde: json(),
+          valueSerde: json(),
+        },
+      ],
+      create,
+      sideOutputs: [LATE_OUTPUT],
+    })
+    this.nodeId = id
+    this.emitMode = emit
+    return id
+  }
+
+  /**
+   * Emits each window's result once, when it closes (its end plus grace has passed).
+   * @example .aggregate(count()).final().to('counts')
+   */
+  final(): Stream<K, WindowResult<K, R>> {
+    return new Stream<K, WindowResult<K, R>>(this.windowed.topology, this.build('final'), true)
+  }
+
+  /**
+   * Emits the window's result after every record that changes it.
+   * @example .aggregate(count()).current().filter(c => c.value >= 5)
+   */
+  current(): Stream<K, WindowResult<K, R>> {
+    return new Stream<K, WindowResult<K, R>>(this.windowed.topology, this.build('current'), true)
+  }
+
+  /**
+   * Records that arrived after all their windows closed. Call after final() or current().
+   * @example const counts = agg.final(); agg.lateRecords().to('late-clicks')
+   */
+  lateRecords(): Stream<K, V> {
+    if (this.nodeId === null)
+      throw new EddyError('INVALID_ARGUMENT', 'call .final() or .current() before .lateRecords()')
+    if (this.late === null) {
+      const topology = this.windowed.topology
+      const id = topology.id('late', `${this.nodeId}.late`)
+      topology.add({
+        kind: 'side',
+        id,
+        label: 'late records',
+        parents: [this.nodeId],
+        errorPolicy: { kind: 'fail' },
+        output: LATE_OUTPUT,
+      })
+      this.late = new Stream<K, V>(topology, id, true)
+    }
+    return this.late
+  }
+}
+
+/** The latest value per key; its changes are a stream. */
+export class Table<K, V> {
+  /** @internal */
+  constructor(
+    readonly topology: Topology,
+    readonly nodeId: string,
+  ) {}
+
+  /**
+   * The table's changes: a record per update, with the key and the new value.
+   * @example counts.toStream().to('page-counts')
+   */
+  toStream(): Stream<K, V> {
+    return new Stream<K, V>(this.topology, this.nodeId, true)
+  }
+}

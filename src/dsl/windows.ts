@@ -1,0 +1,379 @@
+// Event-time windows and the processors that aggregate over them.
+//
+// Semantics (documented in docs/ARCHITECTURE.md):
+// - tumbling and hopping windows are [start, end); a record at t belongs to every window with
+//   start <= t < end. A window closes when the task's watermark reaches end + grace.
+// - a sliding window is evaluated at each record: the records of its key in [t - size, t]
+//   (both ends inclusive, as Kafka Streams' sliding windows). It closes at t + grace.
+// - a session holds records of a key no more than `gap` apart; [first, last] timestamps. It
+//   closes at last + gap + grace, when no record in time can extend it any more.
+// - a record whose every window is closed is late: it goes to the late side output, never lost
+//   silently.
+import { type Duration, toMs } from '../core/duration.js'
+import { EddyError } from '../core/errors.js'
+import { keyIdentity } from '../core/store.js'
+import type { StreamRecord } from '../core/stream-record.js'
+import type { Processor, ProcessorContext } from '../plan/processor.js'
+import type { Aggregator } from './aggregators.js'
+
+export type WindowSpec =
+  | { readonly type: 'tumbling'; readonly sizeMs: number; readonly graceMs: number }
+  | {
+      readonly type: 'hopping'
+      readonly sizeMs: number
+      readonly advanceMs: number
+      readonly graceMs: number
+    }
+  | { readonly type: 'sliding'; readonly sizeMs: number; readonly graceMs: number }
+  | { readonly type: 'session'; readonly gapMs: number; readonly graceMs: number }
+
+/** A window's result: the key, the window's bounds and the aggregate. */
+export interface WindowResult<K, R> {
+  readonly key: K
+  readonly start: number
+  readonly end: number
+  readonly value: R
+}
+
+/** Emit every update of a window, or only its final result once it closes. */
+export type EmitMode = 'current' | 'final'
+
+export const LATE_OUTPUT = 'late'
+
+/**
+ * Fixed, non-overlapping windows of `size`.
+ * @example clicks.groupBy(c => c.page).window(tumbling({ size: '1m' })).aggregate(count()).final()
+ */
+export function tumbling(opts: { size: Duration; grace?: Duration }): WindowSpec {
+  const sizeMs = toMs(opts.size, 'tumbling window size')
+  if (sizeMs <= 0) throw new EddyError('INVALID_ARGUMENT', 'a tumbling window needs a size > 0')
+  return { type: 'tumbling', sizeMs, graceMs: toMs(opts.grace ?? 0, 'grace') }
+}
+
+/**
+ * Windows of `size` starting every `every`; a record is in size/every of them.
+ * @example readings.groupBy(r => r.sensor).window(hopping({ size: '5m', every: '1m' })).aggregate(avg(r => r.value))
+ */
+export function hopping(opts: { size: Duration; every: Duration; grace?: Duration }): WindowSpec {
+  const sizeMs = toMs(opts.size, 'hopping window size')
+  const advanceMs = toMs(opts.every, 'hopping window step')
+  if (sizeMs <= 0 || advanceMs <= 0 || advanceMs > sizeMs) {
+    throw new EddyError(
+      'INVALID_ARGUMENT',
+      `a hopping window needs 0 < every <= size, got size ${sizeMs} ms, every ${advanceMs} ms`,
+    )
+  }
+  return { type: 'hopping', sizeMs, advanceMs, graceMs: toMs(opts.grace ?? 0, 'grace') }
+}
+
+/**
+ * At each record, the aggregate over the key's records in the `size` before it.
+ * @example payments.groupBy(p => p.card).window(sliding({ size: '10m' })).aggregate(count()).current()
+ */
+export function sliding(opts: { size: Duration; grace?: Duration }): WindowSpec {
+  const sizeMs = toMs(opts.size, 'sliding window size')
+  if (sizeMs <= 0) throw new EddyError('INVALID_ARGUMENT', 'a sliding window needs a size > 0')
+  return { type: 'sliding', sizeMs, graceMs: toMs(opts.grace ?? 0, 'grace') }
+}
+
+/**
+ * Sessions of activity: records of a key no more than `gap` apart.
+ * @example views.groupBy(v => v.user).window(session({ gap: '30m' })).aggregate(count()).final()
+ */
+export function session(opts: { gap: Duration; grace?: Duration }): WindowSpec {
+  const gapMs = toMs(opts.gap, 'session gap')
+  if (gapMs <= 0) throw new EddyError('INVALID_ARGUMENT', 'a session window needs a gap > 0')
+  return { type: 'session', gapMs, graceMs: toMs(opts.grace ?? 0, 'grace') }
+}
+
+type Out<K, R> = ProcessorContext<K, WindowResult<K, R>>
+
+/** Open windows by the time they close, so closing them is cheap at each watermark. */
+class CloseIndex<K> {
+  private readonly byTime = new Map<number, Map<unknown, { key: K; start: number }>>()
+  private times: number[] = []
+  private sorted = true
+
+  add(closeAt: number, key: K, start: number): void {
+    let m = this.byTime.get(closeAt)
+    if (m === undefined) {
+      m = new Map()
+      this.byTime.set(closeAt, m)
+      const last = this.times[this.times.length - 1]
+      if (last !== undefined && closeAt < last) this.sorted = false
+      this.times.push(closeAt)
+    }
+    m.set(`${start}\u0000${String(keyIdentity(key))}`, { key, start })
+  }
+
+  remove(closeAt: number, key: K, start: number): void {
+    this.byTime.get(closeAt)?.delete(`${start}\u0000${String(keyIdentity(key))}`)
+  }
+
+  /** Removes and returns windows with closeAt <= watermark, earliest first. */
+  takeDue(watermark: number): { key: K; start: number; closeAt: number }[] {
+    if (this.times.length === 0) return []
+    if (!this.sorted) {
+      this.times.sort((a, b) => a - b)
+      this.sorted = true
+    }
+    if (this.times[0]! > watermark) return []
+    const due: { key: K; start: number; closeAt: number }[] = []
+    let i = 0
+    while (i < this.times.length && this.times[i]! <= watermark) {
+      const t = this.times[i]!
+      const m = this.byTime.get(t)
+      if (m !== undefined) {
+        const entries = [...m.values()].sort((a, b) => a.start - b.start)
+        for (const e of entries) due.push({ key: e.key, start: e.start, closeAt: t })
+      }
+      this.byTime.delete(t)
+      i++
+    }
+    this.times = this.times.slice(i)
+    return due
+  }
+}
+
+/** Tumbling and hopping windows: state per (key, window start). */
+export class TimeWindowProcessor<K, V, R> implements Processor<K, V, K, WindowResult<K, R>> {
+  private readonly index = new CloseIndex<K>()
+  private readonly advanceMs: number
+
+  constructor(
+    private readonly spec: Extract<WindowSpec, { type: 'tumbling' | 'hopping' }>,
+    private readonly agg: Aggregator<V, unknown, R>,
+    private readonly emit: EmitMode,
+    private readonly storeName: string,
+  ) {
+    this.advanceMs = spec.type === 'hopping' ? spec.advanceMs : spec.sizeMs
+  }
+
+  init(ctx: Out<K, R>): void {
+    for (const [key, start] of ctx.windowStore<K, unknown>(this.storeName).entries()) {
+      this.index.add(start + this.spec.sizeMs + this.spec.graceMs, key, start)
+    }
+  }
+
+  process(record: StreamRecord<K, V>, ctx: Out<K, R>): void {
+    const store = ctx.windowStore<K, unknown>(this.storeName)
+    const t = record.timestamp
+    const { sizeMs, graceMs } = this.spec
+    const wm = ctx.watermark
+    let updated = false
+    // Window starts are multiples of the step with start <= t < start + size.
+    const lastStart = Math.floor(t / this.advanceMs) * this.advanceMs
+    for (let start = lastStart; start > t - sizeMs; start -= this.advanceMs) {
+      const closeAt = start + sizeMs + graceMs
+      if (closeAt <= wm) continue // this window already closed
+      const prev = store.get(record.key, start)
+      const acc = this.agg.add(prev === undefined ? this.agg.init() : prev, record.value)
+      store.put(record.key, start, acc)
+      if (prev === undefined) this.index.add(closeAt, record.key, start)
+      if (this.emit === 'current') this.forward(ctx, record, start, acc)
+      updated = true
+    }
+    if (!updated) ctx.forwardTo(LATE_OUTPUT, record)
+  }
+
+  onWatermark(watermark: number, ctx: Out<K, R>): void {
+    const store = ctx.windowStore<K, unknown>(this.storeName)
+    for (const w of this.index.takeDue(watermark)) {
+      const acc = store.get(w.key, w.start)
+      if (acc === undefined) continue
+      if (this.emit === 'final') {
+        ctx.forward({
+          key: w.key,
+          value: { key: w.key, start: w.start, end: w.start + this.spec.sizeMs, value: this.agg.result(acc) },
+          timestamp: w.start + this.spec.sizeMs - 1,
+          headers: [],
+          topic: '',
+          partition: -1,
+          offset: -1,
+        })
+      }
+      store.delete(w.key, w.start)
+    }
+  }
+
+  private forward(ctx: Out<K, R>, record: StreamRecord<K, V>, start: number, acc: unknown): void {
+    const end = start + this.spec.sizeMs
+    ctx.forward({ ...record, value: { key: record.key, start, end, value: this.agg.result(acc) } })
+  }
+}
+
+interface SessionState {
+  readonly end: number
+  readonly acc: unknown
+}
+
+/** Session windows: per key, sessions keyed by start, merged when a record bridges them. */
+export class SessionWindowProcessor<K, V, R> implements Processor<K, V, K, WindowResult<K, R>> {
+  private readonly index = new CloseIndex<K>()
+
+  constructor(
+    private readonly spec: Extract<WindowSpec, { type: 'session' }>,
+    private readonly agg: Aggregator<V, unknown, R>,
+    private readonly emit: EmitMode,
+    private readonly storeName: string,
+  ) {
+    if (agg.merge === undefined) {
+      throw new EddyError(
+        'INVALID_ARGUMENT',
+        `session windows need an aggregation that can merge; ${agg.kind} cannot: give aggregate() a merge function`,
+      )
+    }
+  }
+
+  private closeAt(end: number): number {
+    return end + this.spec.gapMs + this.spec.graceMs
+  }
+
+  init(ctx: Out<K, R>): void {
+    for (const [key, start, s] of ctx.windowStore<K, SessionState>(this.storeName).entries()) {
+      this.index.add(this.closeAt(s.end), key, start)
+    }
+  }
+
+  process(record: StreamRecord<K, V>, ctx: Out<K, R>): void {
+    const store = ctx.windowStore<K, SessionState>(this.storeName)
+    const t = record.timestamp
+    if (this.closeAt(t) <= ctx.watermark) {
+      ctx.forwardTo(LATE_OUTPUT, record)
+      return
+    }
+    let start = t
+    let end = t
+    let acc = this.agg.add(this.agg.init(), record.value)
+    const merged: number[] = []
+    for (const [s, state] of store.windowsOf(record.key)) {
+      // Overlaps when the record is within `gap` of the session.
+      if (t >= s - this.spec.gapMs && t <= state.end + this.spec.gapMs) {
+        merged.push(s)
+        start = Math.min(start, s)
+        end = Math.max(end, state.end)
+        acc = this.agg.merge!(state.acc, acc)
+      }
+    }
+    for (const s of merged) {
+      const old = store.get(record.key, s)!
+      this.index.remove(this.closeAt(old.end), record.key, s)
+      store.delete(record.key, s)
+    }
+    store.put(record.key, start, { end, acc })
+    this.index.add(this.closeAt(end), record.key, start)
+    if (this.emit === 'current') {
+      ctx.forward({ ...record, value: { key: record.key, start, end, value: this.agg.result(acc) } })
+    }
+  }
+
+  onWatermark(watermark: number, ctx: Out<K, R>): void {
+    const store = ctx.windowStore<K, SessionState>(this.storeName)
+    for (const w of this.index.takeDue(watermark)) {
+      const s = store.get(w.key, w.start)
+      if (s === undefined || this.closeAt(s.end) !== w.closeAt) continue
+      if (this.emit === 'final') {
+        ctx.forward({
+          key: w.key,
+          value: { key: w.key, start: w.start, end: s.end, value: this.agg.result(s.acc) },
+          timestamp: s.end,
+          headers: [],
+          topic: '',
+          partition: -1,
+          offset: -1,
+        })
+      }
+      store.delete(w.key, w.start)
+    }
+  }
+}
+
+/** Sliding windows: per key, the recent records (timestamp, value), kept while any window needs them. */
+export class SlidingWindowProcessor<K, V, R> implements Processor<K, V, K, WindowResult<K, R>> {
+  private readonly index = new CloseIndex<K>()
+
+  constructor(
+    private readonly spec: Extract<WindowSpec, { type: 'sliding' }>,
+    private readonly agg: Aggregator<V, unknown, R>,
+    private readonly emit: EmitMode,
+    private readonly storeName: string,
+  ) {}
+
+  init(ctx: Out<K, R>): void {
+    for (const [key, entries] of ctx.keyValueStore<K, [number, V][]>(this.storeName).entries()) {
+      for (const [t] of entries) this.index.add(t + this.spec.graceMs, key, t)
+    }
+  }
+
+  private aggregateAt(entries: readonly [number, V][], end: number): R {
+    let acc = this.agg.init()
+    for (const [t, v] of entries) if (t >= end - this.spec.sizeMs && t <= end) acc = this.agg.add(acc, v)
+    return this.agg.result(acc)
+  }
+
+  process(record: StreamRecord<K, V>, ctx: Out<K, R>): void {
+    const store = ctx.keyValueStore<K, [number, V][]>(this.storeName)
+    const t = record.timestamp
+    const { sizeMs, graceMs } = this.spec
+    if (t + graceMs <= ctx.watermark) {
+      ctx.forwardTo(LATE_OUTPUT, record)
+      return
+    }
+    const entries = [...(store.get(record.key) ?? [])]
+    // Keep entries sorted by time; equal timestamps keep arrival order.
+    let at = entries.length
+    while (at > 0 && entries[at - 1]![0] > t) at--
+    const isNewEnd = !entries.some(([et]) => et === t)
+    entries.splice(at, 0, [t, record.value])
+    // Drop what no open window can include any more.
+    const keepFrom = ctx.watermark - graceMs - sizeMs
+    let drop = 0
+    while (drop < entries.length && entries[drop]![0] < keepFrom) drop++
+    store.put(record.key, drop > 0 ? entries.slice(drop) : entries)
+    if (isNewEnd) this.index.add(t + graceMs, record.key, t)
+    if (this.emit === 'current') {
+      // The record's own window, and every open later window that now includes it (out of order).
+      let previous = Number.NaN
+      for (const [et] of entries) {
+        if (et === previous) continue
+        previous = et
+        if (et < t || et > t + sizeMs || et + graceMs <= ctx.watermark) continue
+        ctx.forward({
+          ...record,
+          timestamp: et,
+          value: { key: record.key, start: et - sizeMs, end: et, value: this.aggregateAt(entries, et) },
+        })
+      }
+    }
+  }
+
+  onWatermark(watermark: number, ctx: Out<K, R>): void {
+    const store = ctx.keyValueStore<K, [number, V][]>(this.storeName)
+    const due = this.index.takeDue(watermark)
+    for (const w of due) {
+      const entries = store.get(w.key)
+      if (entries === undefined) continue
+      const end = w.start
+      if (this.emit === 'final') {
+        ctx.forward({
+          key: w.key,
+          value: { key: w.key, start: end - this.spec.sizeMs, end, value: this.aggregateAt(entries, end) },
+          timestamp: end,
+          headers: [],
+          topic: '',
+          partition: -1,
+          offset: -1,
+        })
+      }
+    }
+    // Forget entries no open window includes.
+    const keepFrom = watermark - this.spec.graceMs - this.spec.sizeMs
+    for (const w of due) {
+      const entries = store.get(w.key)
+      if (entries === undefined) continue
+      const kept = entries.filter(([t]) => t >= keepFrom)
+      if (kept.length === 0) store.delete(w.key)
+      else if (kept.length !== entries.length) store.put(w.key, kept)
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// The few primitive node kinds of a pipeline. The DSL's verbs all compose these; the runtime and
+// the test driver know only these.
+import type { Serde } from '../core/serde.js'
+import type { StoreSpec } from '../core/store.js'
+import type { StreamRecord } from '../core/stream-record.js'
+import type { Processor } from './processor.js'
+
+// Records are typed at the DSL; inside the plan they are erased to unknown.
+export type AnyRecord = StreamRecord<unknown, unknown>
+export type Emit = (record: AnyRecord) => void
+
+/** What a step does with a record whose function throws (or that does not deserialize). */
+export type ErrorPolicy =
+  | { readonly kind: 'fail' }
+  | { readonly kind: 'skip' }
+  | { readonly kind: 'deadLetter'; readonly topic: string }
+
+export interface NodeBase {
+  /** Unique, stable id: names the step's state, metrics and node in the picture. */
+  readonly id: string
+  /** The DSL verb that made it (filter, map, count…), for the picture and errors. */
+  readonly label: string
+  readonly parents: readonly string[]
+  readonly errorPolicy: ErrorPolicy
+}
+
+export interface SourceNode extends NodeBase {
+  readonly kind: 'source'
+  readonly topics: readonly string[]
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+  /** Event time of a record; defaults to the log timestamp. */
+  readonly timestampOf?: (record: AnyRecord) => number
+}
+
+/** A stateless step: zero or more records out per record in (map, filter, flatMap, peek…). */
+export interface MapNode extends NodeBase {
+  readonly kind: 'map'
+  readonly fn: (record: AnyRecord, emit: Emit) => void
+}
+
+/** Records of several parents, as one stream. */
+export interface MergeNode extends NodeBase {
+  readonly kind: 'merge'
+}
+
+/** Moves records to the partition of their (new) key through an internal topic. */
+export interface RepartitionNode extends NodeBase {
+  readonly kind: 'repartition'
+  /** Internal topic name, without the app id prefix. */
+  readonly topic: string
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+  readonly partitions?: number
+}
+
+/** A stateful step: the low-level processor API, with declared stores and timers. */
+export interface ProcessNode extends NodeBase {
+  readonly kind: 'process'
+  readonly stores: readonly StoreSpec[]
+  readonly create: () => Processor<unknown, unknown, unknown, unknown>
+  /** Names of side outputs (late records…) that `side` nodes may read. */
+  readonly sideOutputs: readonly string[]
+}
+
+/** The records a process step sent to one of its side outputs. */
+export interface SideNode extends NodeBase {
+  readonly kind: 'side'
+  readonly output: string
+}
+
+/** An async lookup per record, with bounded concurrency. */
+export interface AsyncNode extends NodeBase {
+  readonly kind: 'async'
+  readonly fn: (record: AnyRecord, signal: AbortSignal) => Promise<AnyRecord[]>
+  readonly concurrency: number
+  readonly ordered: boolean
+  readonly timeoutMs: number
+}
+
+export type SinkTarget =
+  | {
+      readonly type: 'topic'
+      readonly topic: string
+      readonly keySerde: Serde<unknown>
+      readonly valueSerde: Serde<unknown>
+    }
+  | { readonly type: 'fn'; readonly fn: (record: AnyRecord) => void }
+  | { readonly type: 'stdout'; readonly format: (record: AnyRecord) => string }
+
+export interface SinkNode extends NodeBase {
+  readonly kind: 'sink'
+  readonly target: SinkTarget
+}
+
+export type PlanNode =
+  | SourceNode
+  | MapNode
+  | MergeNode
+  | RepartitionNode
+  | ProcessNode
+  | SideNode
+  | AsyncNode
+  | SinkNode
+export type NodeKind = PlanNode['kind']

@@ -1,0 +1,192 @@
+// The immutable graph of a pipeline, its validation, and its split into sub-topologies.
+import { EddyError } from '../core/errors.js'
+import type { StoreSpec } from '../core/store.js'
+import { validateTopicName } from '../core/topic-name.js'
+import type { PlanNode, RepartitionNode } from './nodes.js'
+
+/** The part of a plan between repartitions: one task per partition of its input topics. */
+export interface SubTopology {
+  readonly index: number
+  /** Node ids, parents before children. */
+  readonly nodes: readonly string[]
+  /** External source topics. */
+  readonly sourceTopics: readonly string[]
+  /** Repartition nodes whose topic feeds this sub-topology. */
+  readonly repartitionInputs: readonly string[]
+  /** Repartition nodes this sub-topology writes to. */
+  readonly repartitionOutputs: readonly string[]
+  readonly stores: readonly StoreSpec[]
+}
+
+export class Plan {
+  readonly nodes: ReadonlyMap<string, PlanNode>
+  /** Node ids, parents before children. */
+  readonly order: readonly string[]
+  private readonly childrenOf: ReadonlyMap<string, readonly string[]>
+
+  constructor(nodes: readonly PlanNode[]) {
+    const map = new Map<string, PlanNode>()
+    for (const n of nodes) {
+      if (map.has(n.id)) {
+        throw new EddyError(
+          'INVALID_ARGUMENT',
+          `two steps are named ${JSON.stringify(n.id)}: give each a unique name`,
+        )
+      }
+      map.set(n.id, n)
+    }
+    const children = new Map<string, string[]>()
+    for (const n of nodes) {
+      for (const p of n.parents) {
+        if (!map.has(p)) throw new EddyError('INVALID_ARGUMENT', `step ${n.id} reads from unknown step ${p}`)
+        const list = children.get(p) ?? []
+        list.push(n.id)
+        children.set(p, list)
+      }
+    }
+    this.nodes = map
+    this.childrenOf = children
+    this.order = topologicalOrder(map)
+    this.validate()
+  }
+
+  node(id: string): PlanNode {
+    const n = this.nodes.get(id)
+    if (n === undefined) throw new EddyError('INVALID_ARGUMENT', `no step ${id} in the plan`)
+    return n
+  }
+
+  children(id: string): readonly string[] {
+    return this.childrenOf.get(id) ?? []
+  }
+
+  stores(): StoreSpec[] {
+    const out: StoreSpec[] = []
+    for (const id of this.order) {
+      const n = this.nodes.get(id)!
+      if (n.kind === 'process') out.push(...n.stores)
+    }
+    return out
+  }
+
+  private validate(): void {
+    const storeNames = new Set<string>()
+    let sinks = 0
+    for (const id of this.order) {
+      const n = this.nodes.get(id)!
+      if (n.kind === 'source') {
+        if (n.parents.length > 0) throw new EddyError('INVALID_ARGUMENT', `source ${id} cannot have parents`)
+        if (n.topics.length === 0) throw new EddyError('INVALID_ARGUMENT', `source ${id} names no topic`)
+        for (const t of n.topics) validateTopicName(t)
+      } else if (n.parents.length === 0) {
+        throw new EddyError('INVALID_ARGUMENT', `step ${id} (${n.label}) reads from nothing`)
+      }
+      if (n.kind === 'sink') {
+        sinks++
+        if (n.target.type === 'topic') validateTopicName(n.target.topic)
+      }
+      if (n.kind === 'process') {
+        for (const s of n.stores) {
+          if (storeNames.has(s.name)) {
+            throw new EddyError(
+              'INVALID_ARGUMENT',
+              `two stores are named ${s.name}: give the steps unique names`,
+            )
+          }
+          storeNames.add(s.name)
+        }
+      }
+      if (n.kind === 'side') {
+        const parent = this.nodes.get(n.parents[0]!)
+        if (parent?.kind !== 'process' || !parent.sideOutputs.includes(n.output)) {
+          throw new EddyError(
+            'INVALID_ARGUMENT',
+            `step ${id} reads side output ${n.output} that its parent lacks`,
+          )
+        }
+      }
+    }
+    if (sinks === 0) {
+      throw new EddyError(
+        'INVALID_ARGUMENT',
+        'the pipeline has no sink: end at least one stream with .to(), .forEach() or .print()',
+      )
+    }
+  }
+
+  /** Splits the plan at repartitions: each part runs as its own tasks. */
+  subTopologies(): SubTopology[] {
+    // Union-find over edges that are not repartition → child edges.
+    const parent = new Map<string, string>()
+    const find = (x: string): string => {
+      let r = x
+      while (parent.get(r) !== r) r = parent.get(r)!
+      parent.set(x, r)
+      return r
+    }
+    for (const id of this.order) parent.set(id, id)
+    for (const id of this.order) {
+      const n = this.nodes.get(id)!
+      for (const p of n.parents) {
+        if (this.nodes.get(p)!.kind === 'repartition') continue
+        parent.set(find(id), find(p))
+      }
+    }
+    const groups = new Map<string, string[]>()
+    for (const id of this.order) {
+      const root = find(id)
+      const g = groups.get(root) ?? []
+      g.push(id)
+      groups.set(root, g)
+    }
+    const out: SubTopology[] = []
+    for (const ids of groups.values()) {
+      const members = new Set(ids)
+      const sourceTopics: string[] = []
+      const repartitionInputs: string[] = []
+      const repartitionOutputs: string[] = []
+      const stores: StoreSpec[] = []
+      for (const id of ids) {
+        const n = this.nodes.get(id)!
+        if (n.kind === 'source') sourceTopics.push(...n.topics)
+        if (n.kind === 'repartition') repartitionOutputs.push(id)
+        if (n.kind === 'process') stores.push(...n.stores)
+        for (const p of n.parents) {
+          if (
+            !members.has(p) &&
+            this.nodes.get(p)!.kind === 'repartition' &&
+            !repartitionInputs.includes(p)
+          ) {
+            repartitionInputs.push(p)
+          }
+        }
+      }
+      out.push({ index: out.length, nodes: ids, sourceTopics, repartitionInputs, repartitionOutputs, stores })
+    }
+    return out
+  }
+
+  repartitionNodes(): RepartitionNode[] {
+    const out: RepartitionNode[] = []
+    for (const n of this.nodes.values()) if (n.kind === 'repartition') out.push(n)
+    return out
+  }
+}
+
+function topologicalOrder(nodes: ReadonlyMap<string, PlanNode>): string[] {
+  const order: string[] = []
+  const state = new Map<string, 'visiting' | 'done'>()
+  const visit = (id: string, path: string[]) => {
+    const s = state.get(id)
+    if (s === 'done') return
+    if (s === 'visiting') {
+      throw new EddyError('INVALID_ARGUMENT', `the pipeline has a cycle: ${[...path, id].join(' → ')}`)
+    }
+    state.set(id, 'visiting')
+    for (const p of nodes.get(id)!.parents) visit(p, [...path, id])
+    state.set(id, 'done')
+    order.push(id)
+  }
+  for (const id of nodes.keys()) visit(id, [])
+  return order
+}

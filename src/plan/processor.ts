@@ -1,0 +1,41 @@
+// The low-level processor API under the DSL: keyed state, event-time and processing-time timers.
+// Every stateful DSL verb (aggregations, windows, joins) is a Processor.
+import type { KeyValueStore, WindowStore } from '../core/store.js'
+import type { StreamRecord } from '../core/stream-record.js'
+
+export interface Timer<K> {
+  readonly key: K
+  /** When it fires: event time (watermark) or wall-clock ms. */
+  readonly time: number
+  readonly domain: 'event' | 'processing'
+  /** Lets one key hold several timers (e.g. one per window). */
+  readonly tag: string
+}
+
+export interface ProcessorContext<KOut, VOut> {
+  /** The step's id. */
+  readonly step: string
+  /** The task's event time: no record older than this is expected any more. */
+  readonly watermark: number
+  /** Processing (wall-clock) time. */
+  readonly wallClockMs: number
+  forward(record: StreamRecord<KOut, VOut>): void
+  /** Sends a record to a named side output (late records, for instance). */
+  forwardTo(output: string, record: StreamRecord<unknown, unknown>): void
+  keyValueStore<K, V>(name: string): KeyValueStore<K, V>
+  windowStore<K, V>(name: string): WindowStore<K, V>
+  /** Fires `onTimer` once the watermark reaches `time`. Same key, time and tag: one timer. */
+  registerEventTimer(key: unknown, time: number, tag?: string): void
+  /** Fires `onTimer` once the wall clock reaches `time`. */
+  registerProcessingTimer(key: unknown, time: number, tag?: string): void
+  deleteTimer(key: unknown, time: number, domain: 'event' | 'processing', tag?: string): void
+}
+
+export interface Processor<KIn, VIn, KOut, VOut> {
+  /** Called once per task before any record, with stores already restored. */
+  init?(ctx: ProcessorContext<KOut, VOut>): void
+  process(record: StreamRecord<KIn, VIn>, ctx: ProcessorContext<KOut, VOut>): void
+  onTimer?(timer: Timer<KIn>, ctx: ProcessorContext<KOut, VOut>): void
+  /** Called when the task's watermark advances (after due timers fired). */
+  onWatermark?(watermark: number, ctx: ProcessorContext<KOut, VOut>): void
+}

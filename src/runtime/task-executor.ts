@@ -1,0 +1,466 @@
+// Runs one task of a sub-topology: records in, through the plan's nodes, records out. Fully
+// synchronous: a record is pushed depth-first through the fused chain of closures, with no
+// promise per record. The runtime and the TestDriver both drive this class, so they share one
+// semantics (time, windows, errors).
+import { EddyError } from '../core/errors.js'
+import type { LogRecord, RecordHeader } from '../core/record.js'
+import type { KeyValueStore, StoreSpec, WindowStore } from '../core/store.js'
+import type { StreamRecord } from '../core/stream-record.js'
+import type { AnyRecord, ErrorPolicy, PlanNode, ProcessNode } from '../plan/nodes.js'
+import type { Plan, SubTopology } from '../plan/plan.js'
+import type { Processor, ProcessorContext, Timer } from '../plan/processor.js'
+import { TimerService } from './timers.js'
+import { WatermarkTracker } from './watermarks.js'
+
+export interface StoreProvider {
+  keyValueStore(spec: StoreSpec): KeyValueStore<unknown, unknown>
+  windowStore(spec: StoreSpec): WindowStore<unknown, unknown>
+}
+
+/** Where a task's results go. Topic records are already serialized. */
+export interface TaskOutput {
+  send(
+    topic: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers: readonly RecordHeader[],
+  ): void
+  stdout(line: string): void
+}
+
+export interface ExecutorOptions {
+  readonly outOfOrdernessMs: number
+  readonly advanceWithWallClock: boolean
+  readonly idleTimeoutMs: number
+  /** The full name of an internal topic (app id prefix). */
+  readonly internalTopic: (name: string) => string
+  readonly wallClockMs: () => number
+}
+
+export interface StepCounters {
+  in: number
+  out: number
+  errors: number
+  skipped: number
+  deadLettered: number
+}
+
+/** A user function failed and the step's policy is `fail`. */
+export class ProcessingError extends EddyError {
+  constructor(
+    readonly step: string,
+    readonly source: { topic: string; partition: number; offset: number },
+    cause: unknown,
+  ) {
+    super(
+      'INVALID_RECORD',
+      `step ${step} failed on the record at ${source.topic}-${source.partition} offset ${source.offset}: ${
+        cause instanceof Error ? cause.message : String(cause)
+      }. Fix the step, or give it onError: 'skip' or { deadLetter: 'topic' }`,
+      { cause },
+    )
+    this.name = 'ProcessingError'
+  }
+}
+
+type Push = (record: AnyRecord) => void
+
+const NOOP: Push = () => {}
+
+export class TaskExecutor {
+  readonly counters = new Map<string, StepCounters>()
+  private readonly watermarks: WatermarkTracker
+  /** Entry points: an input topic → the pushes of the nodes that read it (deserializing first). */
+  private readonly entries = new Map<string, ((raw: LogRecord) => void)[]>()
+  private readonly processors: {
+    node: ProcessNode
+    processor: Processor<unknown, unknown, unknown, unknown>
+    ctx: Ctx
+  }[] = []
+  /** The source record being processed: errors and dead letters name it. */
+  private current: LogRecord | null = null
+
+  constructor(
+    private readonly plan: Plan,
+    readonly sub: SubTopology,
+    private readonly stores: StoreProvider,
+    private readonly output: TaskOutput,
+    private readonly opts: ExecutorOptions,
+  ) {
+    this.watermarks = new WatermarkTracker(opts)
+    const members = new Set(sub.nodes)
+    const pushes = new Map<string, Push>()
+    // Children before parents, so each node's push can call its children's.
+    for (let i = sub.nodes.length - 1; i >= 0; i--) {
+      const id = sub.nodes[i]!
+      const node = plan.node(id)
+      pushes.set(id, this.buildPush(node, members, pushes))
+    }
+    for (const id of sub.nodes) {
+      const node = plan.node(id)
+      if (node.kind === 'source') {
+        for (const topic of node.topics) this.addEntry(topic, this.sourceEntry(node, pushes.get(id)!))
+      }
+    }
+    for (const rid of sub.repartitionInputs) {
+      const node = plan.node(rid)
+      if (node.kind !== 'repartition') continue
+      const children = plan
+        .children(rid)
+        .filter((c) => members.has(c))
+        .map((c) => pushes.get(c)!)
+      this.addEntry(opts.internalTopic(node.topic), this.sourceEntry(node, fanOut(children)))
+    }
+  }
+
+  /** Creates the processors and lets them read their (restored) stores. */
+  init(): void {
+    for (const p of this.processors) p.processor.init?.(p.ctx)
+  }
+
+  get watermark(): number {
+    return this.watermarks.watermark
+  }
+
+  /** Topics this task reads (sources and repartition topics). */
+  inputTopics(): string[] {
+    return [...this.entries.keys()]
+  }
+
+  private addEntry(topic: string, entry: (raw: LogRecord) => void): void {
+    const list = this.entries.get(topic) ?? []
+    list.push(entry)
+    this.entries.set(topic, list)
+  }
+
+  private countersOf(id: string): StepCounters {
+    let c = this.counters.get(id)
+    if (c === undefined) {
+      c = { in: 0, out: 0, errors: 0, skipped: 0, deadLettered: 0 }
+      this.counters.set(id, c)
+    }
+    return c
+  }
+
+  markActive(topic: string, partition: number): void {
+    this.watermarks.markActive(`${topic}-${partition}`, this.opts.wallClockMs())
+  }
+
+  /** Processes one record from the log; event-time effects (closing windows, timers) follow it. */
+  process(raw: LogRecord): void {
+    const entries = this.entries.get(raw.topic)
+    if (entries === undefined)
+      throw new EddyError('INVALID_ARGUMENT', `this task does not read topic ${raw.topic}`)
+    this.current = raw
+    try {
+      for (const entry of entries) entry(raw)
+    } catch (err) {
+      throw err instanceof StepFailure ? err.error : err
+    } finally {
+      this.current = null
+    }
+  }
+
+  /** Lets wall-clock time pass: processing-time timers fire, idle inputs stop holding time back. */
+  tick(): void {
+    const now = this.opts.wallClockMs()
+    try {
+      if (this.watermarks.tick(now, this.opts.idleTimeoutMs)) this.advanceEventTime()
+      for (const p of this.processors) {
+        p.ctx.timers.fireProcessing(now, (t) => this.guard(p.node, () => p.processor.onTimer?.(t, p.ctx)))
+      }
+    } catch (err) {
+      throw err instanceof StepFailure ? err.error : err
+    }
+  }
+
+  /** Observes a record's event time (called by the source entry) and closes what is due. */
+  private observe(partition: string, timestamp: number): boolean {
+    return this.watermarks.observe(partition, timestamp, this.opts.wallClockMs())
+  }
+
+  private advanceEventTime(): void {
+    const wm = this.watermarks.watermark
+    for (const p of this.processors) {
+      p.ctx.timers.fireEvent(wm, (t) => this.guard(p.node, () => p.processor.onTimer?.(t, p.ctx)))
+      if (p.processor.onWatermark) this.guard(p.node, () => p.processor.onWatermark!(wm, p.ctx))
+    }
+  }
+
+  private sourceEntry(
+    node: Extract<PlanNode, { kind: 'source' | 'repartition' }>,
+    push: Push,
+  ): (raw: LogRecord) => void {
+    // A repartition topic's reading side counts apart from its writing side (another task).
+    const counters = this.countersOf(node.kind === 'source' ? node.id : `${node.id}.read`)
+    const timestampOf = node.kind === 'source' ? node.timestampOf : undefined
+    return (raw) => {
+      counters.in++
+      let record: AnyRecord
+      try {
+        record = {
+          key: node.keySerde.deserialize(raw.key),
+          value: node.valueSerde.deserialize(raw.value),
+          timestamp: raw.timestamp,
+          headers: raw.headers,
+          topic: raw.topic,
+          partition: raw.partition,
+          offset: raw.offset,
+        }
+        if (timestampOf) record = { ...record, timestamp: timestampOf(record) }
+      } catch (err) {
+        this.onError(node.id, node.errorPolicy, counters, err)
+        return
+      }
+      counters.out++
+      push(record)
+      if (this.observe(`${raw.topic}-${raw.partition}`, record.timestamp)) this.advanceEventTime()
+    }
+  }
+
+  private buildPush(node: PlanNode, members: ReadonlySet<string>, pushes: ReadonlyMap<string, Push>): Push {
+    const children = this.plan
+      .children(node.id)
+      .filter((c) => members.has(c) && this.plan.node(c).kind !== 'side')
+      .map((c) => pushes.get(c)!)
+    const next = fanOut(children)
+    const counters = this.countersOf(node.id)
+    switch (node.kind) {
+      case 'source':
+        return next
+      case 'merge':
+        return (r) => {
+          counters.in++
+          counters.out++
+          next(r)
+        }
+      case 'map': {
+        const fn = node.fn
+        const emit = (r: AnyRecord) => {
+          counters.out++
+          next(r)
+        }
+        return (r) => {
+          counters.in++
+          try {
+            fn(r, emit)
+          } catch (err) {
+            if (err instanceof StepFailure) throw err
+            this.onError(node.id, node.errorPolicy, counters, err)
+          }
+        }
+      }
+      case 'process':
+        return this.processPush(node, members, pushes, next, counters)
+      case 'side':
+        return next
+      case 'repartition': {
+        const topic = this.opts.internalTopic(node.topic)
+        return (r) => {
+          counters.in++
+          counters.out++
+          this.output.send(
+            topic,
+            node.keySerde.serialize(r.key),
+            node.valueSerde.serialize(r.value),
+            r.timestamp,
+            r.headers,
+          )
+        }
+      }
+      case 'sink':
+        return this.sinkPush(node, counters)
+      case 'async':
+        throw new EddyError(
+          'INVALID_ARGUMENT',
+          `step ${node.id}: mapAsync is not supported by this executor yet`,
+        )
+    }
+  }
+
+  private sinkPush(node: Extract<PlanNode, { kind: 'sink' }>, counters: StepCounters): Push {
+    const target = node.target
+    if (target.type === 'topic') {
+      return (r) => {
+        counters.in++
+        let key: Buffer | null
+        let value: Buffer | null
+        try {
+          key = target.keySerde.serialize(r.key)
+          value = target.valueSerde.serialize(r.value)
+        } catch (err) {
+          this.onError(node.id, node.errorPolicy, counters, err)
+          return
+        }
+        counters.out++
+        this.output.send(target.topic, key, value, r.timestamp, r.headers)
+      }
+    }
+    if (target.type === 'fn') {
+      return (r) => {
+        counters.in++
+        try {
+          target.fn(r)
+          counters.out++
+        } catch (err) {
+          this.onError(node.id, node.errorPolicy, counters, err)
+        }
+      }
+    }
+    return (r) => {
+      counters.in++
+      counters.out++
+      this.output.stdout(target.format(r))
+    }
+  }
+
+  private processPush(
+    node: ProcessNode,
+    members: ReadonlySet<string>,
+    pushes: ReadonlyMap<string, Push>,
+    next: Push,
+    counters: StepCounters,
+  ): Push {
+    const sideOutputs = new Map<string, Push>()
+    for (const c of this.plan.children(node.id)) {
+      const child = this.plan.node(c)
+      if (child.kind === 'side' && members.has(c)) {
+        const prev = sideOutputs.get(child.output) ?? NOOP
+        const push = pushes.get(c)!
+        sideOutputs.set(child.output, prev === NOOP ? push : fanOut([prev, push]))
+      }
+    }
+    const specs = new Map(node.stores.map((s) => [s.name, s]))
+    const kvStores = new Map<string, KeyValueStore<unknown, unknown>>()
+    const windowStores = new Map<string, WindowStore<unknown, unknown>>()
+    for (const spec of node.stores) {
+      if (spec.kind === 'kv') kvStores.set(spec.name, this.stores.keyValueStore(spec))
+      else windowStores.set(spec.name, this.stores.windowStore(spec))
+    }
+    const timerStore = kvStores.get(`${node.id}-timers`) ?? null
+    const executor = this
+    const ctx: Ctx = {
+      step: node.id,
+      timers: new TimerService(timerStore),
+      get watermark() {
+        return executor.watermarks.watermark
+      },
+      get wallClockMs() {
+        return executor.opts.wallClockMs()
+      },
+      forward(r) {
+        counters.out++
+        next(r as AnyRecord)
+      },
+      forwardTo(output, r) {
+        const push = sideOutputs.get(output)
+        if (push === undefined && !node.sideOutputs.includes(output)) {
+          throw new EddyError('INVALID_ARGUMENT', `step ${node.id} has no side output ${output}`)
+        }
+        push?.(r)
+      },
+      keyValueStore<K, V>(name: string) {
+        const s = kvStores.get(name)
+        if (s === undefined) throw missingStore(node.id, name, specs)
+        return s as KeyValueStore<K, V>
+      },
+      windowStore<K, V>(name: string) {
+        const s = windowStores.get(name)
+        if (s === undefined) throw missingStore(node.id, name, specs)
+        return s as WindowStore<K, V>
+      },
+      registerEventTimer(key, time, tag = '') {
+        this.timers.register({ key, time, domain: 'event', tag })
+      },
+      registerProcessingTimer(key, time, tag = '') {
+        this.timers.register({ key, time, domain: 'processing', tag })
+      },
+      deleteTimer(key, time, domain, tag = '') {
+        this.timers.delete({ key, time, domain, tag })
+      },
+    }
+    const processor = node.create()
+    this.processors.push({ node, processor, ctx })
+    return (r) => {
+      counters.in++
+      try {
+        processor.process(r, ctx)
+      } catch (err) {
+        if (err instanceof StepFailure) throw err
+        this.onError(node.id, node.errorPolicy, counters, err)
+      }
+    }
+  }
+
+  /** Runs a processor callback (timer, watermark) under the step's error policy. */
+  private guard(node: ProcessNode, fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      if (err instanceof StepFailure) throw err
+      this.onError(node.id, node.errorPolicy, this.countersOf(node.id), err)
+    }
+  }
+
+  private onError(step: string, policy: ErrorPolicy, counters: StepCounters, err: unknown): void {
+    counters.errors++
+    const source = this.current ?? {
+      topic: '(timer)',
+      partition: -1,
+      offset: -1,
+      key: null,
+      value: null,
+      timestamp: 0,
+      headers: [],
+    }
+    if (policy.kind === 'skip') {
+      counters.skipped++
+      return
+    }
+    if (policy.kind === 'deadLetter') {
+      counters.deadLettered++
+      const message = err instanceof Error ? err.message : String(err)
+      const headers: RecordHeader[] = [
+        ...source.headers,
+        { key: 'eddy.error', value: Buffer.from(message) },
+        { key: 'eddy.step', value: Buffer.from(step) },
+        { key: 'eddy.source.topic', value: Buffer.from(source.topic) },
+        { key: 'eddy.source.partition', value: Buffer.from(String(source.partition)) },
+        { key: 'eddy.source.offset', value: Buffer.from(String(source.offset)) },
+      ]
+      this.output.send(policy.topic, source.key, source.value, source.timestamp, headers)
+      return
+    }
+    throw new StepFailure(new ProcessingError(step, source, err))
+  }
+}
+
+/** Carries a ProcessingError up through the parents' catch blocks unchanged. */
+export class StepFailure extends Error {
+  constructor(readonly error: ProcessingError) {
+    super(error.message, { cause: error })
+    this.name = 'StepFailure'
+  }
+}
+
+interface Ctx extends ProcessorContext<unknown, unknown> {
+  readonly timers: TimerService
+}
+
+function missingStore(step: string, name: string, specs: ReadonlyMap<string, StoreSpec>): EddyError {
+  return new EddyError(
+    'INVALID_ARGUMENT',
+    `step ${step} uses store ${name} but declares only [${[...specs.keys()].join(', ')}]: declare it in the step's stores`,
+  )
+}
+
+function fanOut(children: readonly Push[]): Push {
+  if (children.length === 0) return NOOP
+  if (children.length === 1) return children[0]!
+  return (r) => {
+    for (const c of children) c(r)
+  }
+}
+
+export type { StreamRecord, Timer }
