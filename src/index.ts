@@ -1,8 +1,41 @@
 // Eddy's public API.
+import * as path from 'node:path'
+import { systemClock } from './core/clock.js'
+import { Topology } from './dsl/stream.js'
+import { EventLog } from './log/event-log.js'
+import { EddyMetrics } from './observe/metrics.js'
+import {
+  AppRunner,
+  type ProcessingGuarantee,
+  type RunnerStatus,
+  type TaskStateFactory,
+} from './runtime/app-runner.js'
+import { MetricsServer } from './server/metrics-server.js'
+import { MemoryTaskState } from './state/memory-task-state.js'
+import { TaskState } from './state/task-state.js'
+import { EmbeddedTransport } from './transport/embedded.js'
+
 export { type Clock, ManualClock, systemClock } from './core/clock.js'
+export type { Duration } from './core/duration.js'
 export { EddyError, type EddyErrorCode, isEddyError } from './core/errors.js'
 export { limits } from './core/limits.js'
 export type { LogRecord, RecordHeader, RecordInput } from './core/record.js'
+export { bytes, json, type Serde, string } from './core/serde.js'
+export type { KeyValueStore, StoreSpec, WindowStore } from './core/store.js'
+export type { StreamRecord } from './core/stream-record.js'
+export { type Aggregator, aggregate, avg, count, max, min, reduce, sum } from './dsl/aggregators.js'
+export {
+  GroupedStream,
+  type KeyValue,
+  type OnError,
+  type StepOptions,
+  Stream,
+  Table,
+  Topology,
+  WindowedAggregation,
+  WindowedStream,
+} from './dsl/stream.js'
+export { hopping, session, sliding, tumbling, type WindowResult, type WindowSpec } from './dsl/windows.js'
 export { defaultTopicConfig, EventLog } from './log/event-log.js'
 export type { CommittedOffset, GroupOffsetStore, OffsetCommitInput } from './log/group-offsets.js'
 export type { Producer, ProducerOptions } from './log/producer.js'
@@ -20,3 +53,156 @@ export type {
   TopicDescription,
   TopicPartition,
 } from './log/types.js'
+export { Plan } from './plan/plan.js'
+export type { Processor, ProcessorContext, Timer } from './plan/processor.js'
+export { describePlan, planToMermaid } from './plan/render.js'
+export type { ProcessingGuarantee, RunnerStatus } from './runtime/app-runner.js'
+export { ProcessingError } from './runtime/task-executor.js'
+
+export interface AppOptions {
+  /** Names the app: its consumer group, internal topics and state. */
+  readonly id: string
+  /** The embedded log's directory (default $EDDY_DATA_DIR or ./.eddy). */
+  readonly dataDir?: string
+  /** exactly_once (default) or at_least_once. */
+  readonly guarantee?: ProcessingGuarantee
+  /** How often results are committed (default 100 ms under exactly-once). */
+  readonly commitIntervalMs?: number
+  /** How late a record may arrive and still count as on time (default 0). */
+  readonly outOfOrdernessMs?: number
+  /** An input quiet this long stops holding event time back (default 5 s). */
+  readonly idleTimeoutMs?: number
+  /** When every input is idle, event time follows the wall clock, so quiet windows close. */
+  readonly advanceWithWallClock?: boolean
+  /** Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while running (0: any free port). */
+  readonly metricsPort?: number
+}
+
+export interface RunOptions {
+  /** Stop once the inputs have been caught up and idle this long (default: run until stopped). */
+  readonly untilIdleMs?: number
+  readonly signal?: AbortSignal
+  /** Called about once a second with the app's progress. */
+  readonly onStatus?: (status: RunnerStatus) => void
+  /** Serve Prometheus metrics on this port while running (overrides `AppOptions.metricsPort`). */
+  readonly metricsPort?: number
+}
+
+/** Settings `eddy run` passes to the app file it runs. */
+function runDefaults(): { untilIdleMs?: number; dataDir?: string; metricsPort?: number } {
+  const idle = process.env.EDDY_RUN_UNTIL_IDLE_MS
+  const metrics = process.env.EDDY_RUN_METRICS_PORT
+  return {
+    untilIdleMs: idle ? Number(idle) : undefined,
+    dataDir: process.env.EDDY_DATA_DIR,
+    metricsPort: metrics ? Number(metrics) : undefined,
+  }
+}
+
+/** A stream-processing app: build its pipeline with `stream(...)`, then `run()` it. */
+export class App extends Topology {
+  private runner: AppRunner | null = null
+  private metricsAt: string | null = null
+
+  constructor(readonly options: AppOptions) {
+    super(options.id)
+  }
+
+  /** Runs the pipeline on the embedded log until stopped (SIGINT/SIGTERM, `stop()`, or `untilIdleMs`). */
+  async run(opts: RunOptions = {}): Promise<void> {
+    const defaults = runDefaults()
+    const dir = path.resolve(this.options.dataDir ?? defaults.dataDir ?? '.eddy')
+    const log = EventLog.open({ dir })
+    const transport = new EmbeddedTransport(log, true)
+    const taskState: TaskStateFactory = async (t) =>
+      t.stores.length === 0
+        ? new MemoryTaskState()
+        : TaskState.open({
+            dir: path.join(dir, 'state'),
+            appId: this.options.id,
+            taskId: t.taskId,
+            partition: t.partition,
+            changelogPartitions: t.taskCount,
+            specs: t.stores,
+            transport,
+            changelogTopic: t.changelogTopic,
+            clock: systemClock,
+          })
+    const metricsPort = opts.metricsPort ?? this.options.metricsPort ?? defaults.metricsPort
+    const metrics = metricsPort === undefined ? null : new EddyMetrics()
+    const runner = new AppRunner(this.plan(), {
+      appId: this.options.id,
+      transport,
+      taskState,
+      guarantee: this.options.guarantee,
+      commitIntervalMs: this.options.commitIntervalMs,
+      outOfOrdernessMs: this.options.outOfOrdernessMs,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+      advanceWithWallClock: this.options.advanceWithWallClock,
+      untilIdleMs: opts.untilIdleMs ?? defaults.untilIdleMs,
+      signal: opts.signal,
+      onCommit: metrics === null ? undefined : (ms) => metrics.observeCommit(ms),
+    })
+    this.runner = runner
+    const stop = () => runner.stop()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    // `eddy run` listens for these to draw its status line.
+    const toCli = process.env.EDDY_RUN_STATUS === '1'
+    const report = () => {
+      const st = runner.status()
+      metrics?.update(st)
+      opts.onStatus?.(st)
+      if (toCli) (process as NodeJS.EventEmitter).emit('eddy:status', st)
+    }
+    const server =
+      metrics === null
+        ? null
+        : new MetricsServer(metrics, { beforeScrape: () => metrics.update(runner.status()) })
+    const status = opts.onStatus || toCli || metrics ? setInterval(report, 1000) : null
+    try {
+      if (server !== null) {
+        this.metricsAt = `http://127.0.0.1:${await server.start(metricsPort ?? 0)}/metrics`
+        if (toCli) (process as NodeJS.EventEmitter).emit('eddy:metrics', this.metricsAt)
+      }
+      await runner.run()
+    } finally {
+      if (status) {
+        clearInterval(status)
+        report()
+      }
+      await server?.close()
+      this.metricsAt = null
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      await transport.close()
+      this.runner = null
+    }
+  }
+
+  /** Asks a running app to stop after a final commit. */
+  stop(): void {
+    this.runner?.stop()
+  }
+
+  /** Where the running app serves its metrics (`http://127.0.0.1:PORT/metrics`), or null. */
+  metricsUrl(): string | null {
+    return this.metricsAt
+  }
+
+  /** Progress of the running app, or null when it is not running. */
+  status(): RunnerStatus | null {
+    return this.runner?.status() ?? null
+  }
+}
+
+/**
+ * Creates an app.
+ * @example
+ * const fraud = app({ id: 'fraud' })
+ * fraud.stream<Payment>('payments').filter(p => p.amount > 0).to('positive')
+ * await fraud.run()
+ */
+export function app(options: AppOptions): App {
+  return new App(options)
+}

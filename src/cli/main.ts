@@ -6,6 +6,7 @@ import { EddyError } from '../core/errors.js'
 import { EventLog } from '../log/event-log.js'
 import { register as registerConsume } from './commands/consume.js'
 import { register as registerProduce } from './commands/produce.js'
+import { register as registerRun } from './commands/run.js'
 import { register as registerTopics } from './commands/topics.js'
 import { packageVersion, register as registerVersion } from './commands/version.js'
 import { type CliContext, UsageError, type Writer } from './context.js'
@@ -77,6 +78,7 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
   registerVersion(program, ctx)
   registerTopics(program, ctx)
   registerProduce(program, ctx)
+  registerRun(program, ctx)
   registerConsume(program, ctx)
   trackCommandPath(program, (sub) => {
     commandPath = `${commandPath} ${sub.name()}`

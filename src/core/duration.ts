@@ -1,7 +1,7 @@
 import { EddyError } from './errors.js'
 
 /** A duration: milliseconds, or a string such as '250ms', '10s', '5m', '1h', '2d', '1h30m'. */
-export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` | string
+export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` | `${number}h${number}m`
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y

@@ -23,6 +23,10 @@ export type EddyErrorCode =
   | 'LOG_CLOSED'
   | 'DATA_DIR_LOCKED'
   | 'IO'
+  /** Bytes on the wire that do not parse as the Kafka message they claim to be. */
+  | 'MALFORMED_MESSAGE'
+  /** A Kafka API or API version that Eddy does not implement. */
+  | 'UNSUPPORTED_VERSION'
 
 export class EddyError extends Error {
   readonly code: EddyErrorCode

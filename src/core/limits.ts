@@ -14,6 +14,8 @@ export const limits = {
   batchRecordsMax: 1_000_000,
   /** Largest key. */
   keyBytesMax: 64 * 1024,
+  /** Largest serialized key of a state store: lmdb's 1978-byte key limit less a window key's 12 bytes. */
+  storeKeyBytesMax: 1966,
   /** Default and bounds for segment size. */
   segmentBytesDefault: 128 * 1024 * 1024,
   segmentBytesMin: 1024,
@@ -33,10 +35,19 @@ export const limits = {
   transactionTimeoutMsMax: 15 * 60_000,
   /** Largest metadata string stored with a committed consumer-group offset (Kafka's offset.metadata.max.bytes). */
   offsetMetadataBytesMax: 4096,
+  /** Largest Kafka request frame the broker reads (Kafka's socket.request.max.bytes); a bigger one closes the connection. */
+  frameBytesMax: 100 * 1024 * 1024,
+  /** Most client connections the broker holds at once; more are refused (Kafka's max.connections). */
+  connectionsMax: 1000,
+  /** Requests read but not yet answered on one connection; past this the broker stops reading it. */
+  inFlightRequestsPerConnectionMax: 100,
 } as const
 
 assert(limits.recordBytesMax <= limits.batchBytesMax, 'a record must fit in a batch')
 assert(limits.batchBytesMax <= limits.segmentBytesMax, 'a batch must fit in a segment')
 assert(limits.segmentBytesMax <= 2 ** 31 - 1, 'segment positions are int32 in the index')
 assert(limits.keyBytesMax <= limits.recordBytesMax, 'a key must fit in a record')
+assert(limits.storeKeyBytesMax + 12 <= 1978, 'a window store key must fit in an lmdb key')
 assert(limits.indexIntervalBytes < limits.segmentBytesMin * 8, 'index interval must be small')
+assert(limits.batchBytesMax < limits.frameBytesMax, 'a produce request of one full batch must fit in a frame')
+assert(limits.frameBytesMax <= 2 ** 31 - 1, 'a frame size is an int32')

@@ -8,7 +8,7 @@ import type { StreamRecord } from '../core/stream-record.js'
 import type { AnyRecord, ErrorPolicy, PlanNode } from '../plan/nodes.js'
 import { Plan } from '../plan/plan.js'
 import type { Processor } from '../plan/processor.js'
-import { type AggregatorSpec, combine, type ResultOf } from './aggregators.js'
+import { type Aggregator, type AggregatorSpec, combine, type ResultOf } from './aggregators.js'
 import { KeyedAggregateProcessor } from './keyed-aggregate.js'
 import {
   type EmitMode,
@@ -33,6 +33,14 @@ export interface KeyValue<K, V> {
   readonly key: K
   readonly value: V
 }
+
+/** Several aggregations at once, by name. */
+type AggregatorsOf<V> = { readonly [name: string]: Aggregator<V, unknown, unknown> }
+/**
+ * The result of `aggregate(spec)`: R for one aggregator, else one result per name. (The spec is
+ * typed `S | Aggregator<V, A, R>`, not a bare `S`, so `sum(p => p.amount)` infers p.)
+ */
+type AggregateResult<S, R> = [R] extends [never] ? ResultOf<S> : R
 
 /** Strings as UTF-8 (so other Kafka tools read them), null as null, anything else as JSON. */
 export function defaultKeySerde<K>(): Serde<K> {
@@ -65,8 +73,12 @@ export class Topology {
     }
   }
 
-  /** An id from the user's name, or `<verb>-<n>` (name stateful steps so ids stay stable). */
-  id(label: string, name?: string): string {
+  /**
+   * An id from the user's name, or `<verb>-<n>` (name stateful steps so ids stay stable).
+   * A `derived` name (made from topic names, not given by the user) gets a `-<n>` suffix when taken.
+   */
+  id(label: string, name?: string, derived = false): string {
+    if (derived && name !== undefined && this.ids.has(name)) return this.id(name)
     if (name !== undefined) {
       if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
         throw new EddyError(
@@ -107,7 +119,7 @@ export class Topology {
     } = {},
   ): Stream<K, V> {
     const list = typeof topics === 'string' ? [topics] : [...topics]
-    const id = this.id('source', opts.name ?? `source-${list.join('+')}`)
+    const id = this.id('source', opts.name ?? `source-${list.join('_')}`)
     const ts = opts.timestamp
     this.add({
       kind: 'source',
@@ -409,7 +421,10 @@ export class Stream<K, V> {
    * @example alerts.to('alerts')
    */
   to(topic: string, opts?: { name?: string; keySerde?: Serde<K>; valueSerde?: Serde<V> }): void {
-    const id = this.topology.id('to', opts?.name ?? `to-${topic}`)
+    const id =
+      opts?.name !== undefined
+        ? this.topology.id('to', opts.name)
+        : this.topology.id('to', `to-${topic}`, true)
     this.topology.add({
       kind: 'sink',
       id,
@@ -474,7 +489,10 @@ export class GroupedStream<K, V> {
    * Aggregates per key into a table that updates with each record.
    * @example payments.groupBy(p => p.cardId).aggregate({ n: count(), total: sum(p => p.amount) })
    */
-  aggregate<S extends AggregatorSpec<V>>(spec: S, opts?: StepOptions): Table<K, ResultOf<S>> {
+  aggregate<S extends AggregatorsOf<V>, R = never, A = unknown>(
+    spec: S | Aggregator<V, A, R>,
+    opts?: StepOptions,
+  ): Table<K, AggregateResult<S, R>> {
     const agg = combine(spec as AggregatorSpec<V>)
     const id = this.topology.id('aggregate', opts?.name)
     const store = `${id}-store`
@@ -489,7 +507,7 @@ export class GroupedStream<K, V> {
         new KeyedAggregateProcessor(agg, store) as unknown as Processor<unknown, unknown, unknown, unknown>,
       sideOutputs: [],
     })
-    return new Table<K, ResultOf<S>>(this.topology, id)
+    return new Table<K, AggregateResult<S, R>>(this.topology, id)
   }
 
   /**
@@ -530,11 +548,15 @@ export class WindowedStream<K, V> {
    * Aggregates each key's records per window; choose `.final()` or `.current()` after.
    * @example .window(tumbling({ size: '1m' })).aggregate(count()).final()
    */
-  aggregate<S extends AggregatorSpec<V>>(
-    spec: S,
+  aggregate<S extends AggregatorsOf<V>, R = never, A = unknown>(
+    spec: S | Aggregator<V, A, R>,
     opts?: StepOptions,
-  ): WindowedAggregation<K, V, ResultOf<S>> {
-    return new WindowedAggregation<K, V, ResultOf<S>>(this, combine(spec as AggregatorSpec<V>), opts)
+  ): WindowedAggregation<K, V, AggregateResult<S, R>> {
+    return new WindowedAggregation<K, V, AggregateResult<S, R>>(
+      this,
+      combine(spec as AggregatorSpec<V>),
+      opts,
+    )
   }
 
   /**
@@ -651,7 +673,8 @@ export class WindowedAggregation<K, V, R> {
 }
 
 /** The latest value per key; its changes are a stream. */
-export class Table<K, V> {
+// `out` (covariant): without it a Table<K, number | null> type-checked as a Table<K, number>.
+export class Table<out K, out V> {
   /** @internal */
   constructor(
     readonly topology: Topology,

@@ -4,9 +4,11 @@
 // - tumbling and hopping windows are [start, end); a record at t belongs to every window with
 //   start <= t < end. A window closes when the task's watermark reaches end + grace.
 // - a sliding window is evaluated at each record: the records of its key in [t - size, t]
-//   (both ends inclusive, as Kafka Streams' sliding windows). It closes at t + grace.
+//   (both ends inclusive, as Kafka Streams' sliding windows). It closes at t + grace. A record
+//   whose own window has closed still counts in the later open windows that include it.
 // - a session holds records of a key no more than `gap` apart; [first, last] timestamps. It
-//   closes at last + gap + grace, when no record in time can extend it any more.
+//   closes at last + gap + grace, when no record in time can extend it any more. A record is
+//   judged late by the session it would join, not by its own timestamp alone.
 // - a record whose every window is closed is late: it goes to the late side output, never lost
 //   silently.
 import { type Duration, toMs } from '../core/duration.js'
@@ -161,9 +163,11 @@ export class TimeWindowProcessor<K, V, R> implements Processor<K, V, K, WindowRe
     const { sizeMs, graceMs } = this.spec
     const wm = ctx.watermark
     let updated = false
-    // Window starts are multiples of the step with start <= t < start + size.
+    // Window starts are multiples of the step with start <= t < start + size, oldest first.
     const lastStart = Math.floor(t / this.advanceMs) * this.advanceMs
-    for (let start = lastStart; start > t - sizeMs; start -= this.advanceMs) {
+    let firstStart = lastStart
+    while (firstStart - this.advanceMs > t - sizeMs) firstStart -= this.advanceMs
+    for (let start = firstStart; start <= lastStart; start += this.advanceMs) {
       const closeAt = start + sizeMs + graceMs
       if (closeAt <= wm) continue // this window already closed
       const prev = store.get(record.key, start)
@@ -238,10 +242,6 @@ export class SessionWindowProcessor<K, V, R> implements Processor<K, V, K, Windo
   process(record: StreamRecord<K, V>, ctx: Out<K, R>): void {
     const store = ctx.windowStore<K, SessionState>(this.storeName)
     const t = record.timestamp
-    if (this.closeAt(t) <= ctx.watermark) {
-      ctx.forwardTo(LATE_OUTPUT, record)
-      return
-    }
     let start = t
     let end = t
     let acc = this.agg.add(this.agg.init(), record.value)
@@ -254,6 +254,12 @@ export class SessionWindowProcessor<K, V, R> implements Processor<K, V, K, Windo
         end = Math.max(end, state.end)
         acc = this.agg.merge!(state.acc, acc)
       }
+    }
+    // Late only when the session it would join is closed too: a record inside an open session
+    // counts even if on its own it would be late (as in Kafka Streams and Flink).
+    if (this.closeAt(end) <= ctx.watermark) {
+      ctx.forwardTo(LATE_OUTPUT, record)
+      return
     }
     for (const s of merged) {
       const old = store.get(record.key, s)!
@@ -300,8 +306,10 @@ export class SlidingWindowProcessor<K, V, R> implements Processor<K, V, K, Windo
   ) {}
 
   init(ctx: Out<K, R>): void {
+    // Entries outlive their own window (later windows need them): index only windows still open.
     for (const [key, entries] of ctx.keyValueStore<K, [number, V][]>(this.storeName).entries()) {
-      for (const [t] of entries) this.index.add(t + this.spec.graceMs, key, t)
+      for (const [t] of entries)
+        if (t + this.spec.graceMs > ctx.watermark) this.index.add(t + this.spec.graceMs, key, t)
     }
   }
 
@@ -315,15 +323,18 @@ export class SlidingWindowProcessor<K, V, R> implements Processor<K, V, K, Windo
     const store = ctx.keyValueStore<K, [number, V][]>(this.storeName)
     const t = record.timestamp
     const { sizeMs, graceMs } = this.spec
-    if (t + graceMs <= ctx.watermark) {
+    const entries = [...(store.get(record.key) ?? [])]
+    // Late only when no open window includes it: neither its own nor a later one ending in
+    // (t, t + size] (as in Kafka Streams); then it counts in those without opening its own.
+    const ownOpen = t + graceMs > ctx.watermark
+    if (!ownOpen && !entries.some(([et]) => et > t && et <= t + sizeMs && et + graceMs > ctx.watermark)) {
       ctx.forwardTo(LATE_OUTPUT, record)
       return
     }
-    const entries = [...(store.get(record.key) ?? [])]
     // Keep entries sorted by time; equal timestamps keep arrival order.
     let at = entries.length
     while (at > 0 && entries[at - 1]![0] > t) at--
-    const isNewEnd = !entries.some(([et]) => et === t)
+    const isNewEnd = ownOpen && !entries.some(([et]) => et === t)
     entries.splice(at, 0, [t, record.value])
     // Drop what no open window can include any more.
     const keepFrom = ctx.watermark - graceMs - sizeMs

@@ -17,6 +17,7 @@ import {
   encodeRecordBatch,
   readBatchHeader,
 } from '../core/record-batch.js'
+import { varintSize, writeVarint } from '../core/varint.js'
 import { EventLog } from './event-log.js'
 import type { FsyncPolicy, LogOptions } from './types.js'
 
@@ -198,6 +199,37 @@ describe('EventLog topics', () => {
     await assert.rejects(again.append('orders', 0, [{ value: null }]), rejectsWith('LOG_CLOSED'))
   })
 
+  it('keeps its internal topics: refuses deleting them, and "__" names from users', async () => {
+    const dir = tmpDir()
+    const log = openLog(dir)
+    for (const name of ['__consumer_offsets', '__transaction_state']) {
+      assert.ok(log.hasTopic(name))
+      assert.throws(
+        () => log.deleteTopic(name),
+        (e) =>
+          isEddyError(e, 'INVALID_ARGUMENT') && e.message.includes(name) && e.message.includes('internal'),
+      )
+      assert.ok(log.hasTopic(name))
+      assert.ok(fs.existsSync(path.join(dir, 'topics', name, 'topic.json')))
+    }
+    const reserved = (e: unknown) => isEddyError(e, 'INVALID_TOPIC_NAME') && e.message.includes('reserved')
+    for (const name of ['__mine', '__']) {
+      assert.throws(() => log.createTopic(name), reserved, name)
+      assert.throws(() => log.createTopic(name, { internal: true }), reserved, name)
+    }
+    assert.throws(() => log.createTopic('__consumer_offsets'), reserved)
+    assert.equal(log.hasTopic('__mine'), false)
+    // One underscore, or "__" elsewhere in the name, is the user's.
+    log.createTopic('_single')
+    log.createTopic('a__b')
+    log.deleteTopic('a__b')
+    await log.close()
+    // Group offsets still work across a reopen.
+    const again = openLog(dir)
+    assert.ok(again.hasTopic('__consumer_offsets') && again.hasTopic('__transaction_state'))
+    await again.close()
+  })
+
   it('never lets a topic name reach outside the data directory', async () => {
     const root = tmpDir()
     const dir = path.join(root, 'data')
@@ -254,7 +286,11 @@ describe('EventLog topics', () => {
         } catch (err) {
           if (isEddyError(err, 'TOPIC_EXISTS')) return
           assert.ok(isEddyError(err, 'INVALID_TOPIC_NAME'), String(err))
-          assert.ok(!/^[a-zA-Z0-9._-]+$/.test(name) || name === '.' || name === '..', `refused ${name}`)
+          const reserved = name.startsWith('__')
+          assert.ok(
+            !/^[a-zA-Z0-9._-]+$/.test(name) || name === '.' || name === '..' || reserved,
+            `refused ${name}`,
+          )
         }
         if (created) {
           assert.match(name, /^[a-zA-Z0-9._-]+$/)
@@ -621,7 +657,69 @@ function reseal(batch: Buffer): Buffer {
   return batch
 }
 
+/** A one-record batch whose record is `recordBytes` long, built by hand (the encoder refuses it). */
+function batchWithRecordOf(recordBytes: number): Buffer {
+  // attributes, timestamp delta, offset delta, null key, value length + value, header count
+  let valueBytes = recordBytes - 5
+  while (5 + varintSize(valueBytes) + valueBytes > recordBytes) valueBytes--
+  const record = Buffer.alloc(varintSize(recordBytes) + recordBytes)
+  let pos = writeVarint(record, 0, recordBytes)
+  pos = writeVarint(record, pos + 3, -1) // attributes, deltas 0, 0: zeros
+  pos = writeVarint(record, pos, valueBytes)
+  pos += valueBytes
+  pos = writeVarint(record, pos, 0)
+  assert.equal(pos, record.length)
+  const header = encodeRecordBatch({ records: [{ value: null, timestamp: 0 }] }).subarray(0, 61)
+  const b = Buffer.concat([header, record])
+  b.writeInt32BE(b.length - 12, 8)
+  return reseal(b)
+}
+
 describe('EventLog limits and validation', () => {
+  it('refuses a raw batch holding a record past limits.recordBytesMax, naming it', async () => {
+    const dir = tmpDir()
+    const log = openLog(dir)
+    log.createTopic('t')
+    await assert.rejects(
+      log.appendBatch('t', 0, batchWithRecordOf(limits.recordBytesMax + 1)),
+      (e) =>
+        isEddyError(e, 'RECORD_TOO_LARGE') &&
+        e.message.includes('t-0: record 0') &&
+        e.message.includes(String(limits.recordBytesMax + 1)) &&
+        e.message.includes(String(limits.recordBytesMax)),
+    )
+    assert.equal(partitionFileBytes(dir, 't'), 0)
+    const max = await log.appendBatch('t', 0, batchWithRecordOf(limits.recordBytesMax))
+    assert.equal(max.baseOffset, 0)
+    const { records } = await log.read('t', 0, 0, { maxBytes: 2 * limits.recordBytesMax })
+    assert.equal(records.length, 1)
+    await log.close()
+  })
+
+  it('refuses a key past limits.keyBytesMax on the embedded append path too', async () => {
+    const dir = tmpDir()
+    const log = openLog(dir)
+    log.createTopic('t', { partitions: 2 })
+    const records = [{ value: null }, { key: Buffer.alloc(limits.keyBytesMax + 1), value: null }]
+    await assert.rejects(
+      log.append('t', 1, records),
+      (e) =>
+        isEddyError(e, 'RECORD_TOO_LARGE') &&
+        e.message.includes('t-1: record 1') &&
+        e.message.includes(`${limits.keyBytesMax + 1}-byte key`) &&
+        e.message.includes(String(limits.keyBytesMax)),
+    )
+    assert.equal(log.latestOffset('t', 1), 0)
+    const ok = await log.append('t', 1, [{ key: Buffer.alloc(limits.keyBytesMax), value: null }])
+    assert.equal(ok.baseOffset, 0)
+    // The encoder's own limit now names the partition as well.
+    await assert.rejects(
+      log.append('t', 1, [{ value: Buffer.alloc(limits.recordBytesMax + 1) }]),
+      (e) => isEddyError(e, 'RECORD_TOO_LARGE') && e.message.startsWith('t-1: record 0'),
+    )
+    await log.close()
+  })
+
   it('refuses oversized records and batches, storing nothing', async () => {
     const dir = tmpDir()
     const log = openLog(dir)

@@ -1,6 +1,7 @@
 // The embedded event log: a data directory of topics, each a set of partition logs.
-//   <dir>/topics/<topic>/topic.json        the topic's config
+//   <dir>/topics/<topic>/topic.json        the topic's config and its id
 //   <dir>/topics/<topic>/<partition>/      segments, indexes, producer snapshots
+import { randomUUID } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { type Clock, systemClock } from '../core/clock.js'
@@ -10,10 +11,11 @@ import type { LogRecord, RecordInput } from '../core/record.js'
 import { validateTopicName } from '../core/topic-name.js'
 import { type CompactionResult, Compactor } from './compactor.js'
 import { DataDirLock } from './data-dir-lock.js'
-import { GroupOffsetStore } from './group-offsets.js'
+import { fsyncDir, replaceFile } from './fs-util.js'
+import { CONSUMER_OFFSETS_TOPIC, GroupOffsetStore } from './group-offsets.js'
 import { decodeFetched, PartitionLog, type ProducerFields } from './partition-log.js'
 import { Producer, type ProducerOptions } from './producer.js'
-import { TransactionCoordinator } from './transactions.js'
+import { TRANSACTION_STATE_TOPIC, TransactionCoordinator } from './transactions.js'
 import type {
   AppendResult,
   FetchOptions,
@@ -26,6 +28,9 @@ import type {
 } from './types.js'
 
 const TOPIC_CONFIG_FILE = 'topic.json'
+/** Topic names starting with this are Eddy's own; only INTERNAL_TOPICS may be created with it. */
+const RESERVED_TOPIC_PREFIX = '__'
+const INTERNAL_TOPICS: ReadonlySet<string> = new Set([CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC])
 const DEFAULT_FETCH_BYTES = 1024 * 1024
 
 export const defaultTopicConfig: TopicConfig = {
@@ -41,6 +46,8 @@ export const defaultTopicConfig: TopicConfig = {
 
 interface Topic {
   readonly name: string
+  /** A UUID fixed at creation (Kafka's topic id): the broker names topics by it in Fetch v13+ and Metadata v10+. */
+  readonly id: string
   readonly config: TopicConfig
   readonly dir: string
   readonly partitions: PartitionLog[]
@@ -63,6 +70,10 @@ function checkConfig(name: string, c: TopicConfig): void {
   }
   if (!(c.segmentMs > 0)) throw bad(`segment ms must be > 0, got ${c.segmentMs}`)
   if (!(c.deleteRetentionMs >= 0)) throw bad(`delete retention ms must be >= 0, got ${c.deleteRetentionMs}`)
+}
+
+function topicFileText(config: TopicConfig, topicId: string): string {
+  return JSON.stringify({ ...config, topicId }, null, 2)
 }
 
 export class EventLog {
@@ -133,9 +144,15 @@ export class EventLog {
         continue
       }
       validateTopicName(name)
-      const config = {
-        ...defaultTopicConfig,
-        ...(JSON.parse(fs.readFileSync(configFile, 'utf8')) as TopicConfig),
+      const { topicId, ...stored } = JSON.parse(fs.readFileSync(configFile, 'utf8')) as TopicConfig & {
+        topicId?: string
+      }
+      const config: TopicConfig = { ...defaultTopicConfig, ...stored }
+      let id = topicId
+      if (typeof id !== 'string') {
+        // A topic from before topic ids: it gets one now, kept from then on.
+        id = randomUUID()
+        replaceFile(configFile, topicFileText(config, id), this.fsyncPolicy.kind !== 'never')
       }
       const partitions: PartitionLog[] = []
       for (let p = 0; p < config.partitions; p++) {
@@ -150,7 +167,7 @@ export class EventLog {
         }
         partitions.push(fs.existsSync(pdir) ? PartitionLog.open(opts) : PartitionLog.create(opts))
       }
-      this.topics.set(name, { name, config, dir, partitions })
+      this.topics.set(name, { name, id, config, dir, partitions })
     }
   }
 
@@ -159,6 +176,13 @@ export class EventLog {
   createTopic(name: string, config: Partial<TopicConfig> = {}): TopicDescription {
     this.checkOpen()
     validateTopicName(name)
+    // The group-offset store and the transaction coordinator create theirs as internal topics.
+    if (name.startsWith(RESERVED_TOPIC_PREFIX) && !(INTERNAL_TOPICS.has(name) && config.internal === true)) {
+      throw new EddyError(
+        'INVALID_TOPIC_NAME',
+        `topic name ${name} starts with "${RESERVED_TOPIC_PREFIX}", which is reserved for Eddy's internal topics: choose another name`,
+      )
+    }
     if (this.topics.has(name)) {
       throw new EddyError('TOPIC_EXISTS', `topic ${name} already exists: use it, or delete it first`)
     }
@@ -181,15 +205,22 @@ export class EventLog {
       )
     }
     // The config file is written last, by rename: its presence is what makes the topic exist.
-    const configFile = path.join(dir, TOPIC_CONFIG_FILE)
-    fs.writeFileSync(`${configFile}.tmp`, JSON.stringify(full, null, 2))
-    fs.renameSync(`${configFile}.tmp`, configFile)
-    this.topics.set(name, { name, config: full, dir, partitions })
+    const durable = this.fsyncPolicy.kind !== 'never'
+    const id = randomUUID()
+    replaceFile(path.join(dir, TOPIC_CONFIG_FILE), topicFileText(full, id), durable)
+    if (durable) fsyncDir(path.dirname(dir))
+    this.topics.set(name, { name, id, config: full, dir, partitions })
     return this.describeTopic(name)
   }
 
   deleteTopic(name: string): void {
     this.checkOpen()
+    if (INTERNAL_TOPICS.has(name)) {
+      throw new EddyError(
+        'INVALID_ARGUMENT',
+        `topic ${name} is an internal topic of Eddy (consumer-group offsets or transaction state) and cannot be deleted`,
+      )
+    }
     const topic = this.topic(name)
     // Removing the config file first makes the delete atomic across a crash.
     fs.rmSync(path.join(topic.dir, TOPIC_CONFIG_FILE), { force: true })
@@ -223,6 +254,11 @@ export class EventLog {
         segments: p.segments.length,
       })),
     }
+  }
+
+  /** The topic's id (a UUID), stable for the topic's life; a topic re-created under the same name gets a new one. */
+  topicId(name: string): string {
+    return this.topic(name).id
   }
 
   partitionCount(name: string): number {
@@ -305,11 +341,16 @@ export class EventLog {
     partition: number,
     offset: number,
     opts: FetchOptions = {},
-  ): Promise<{ records: LogRecord[]; nextOffset: number; highWatermark: number }> {
+  ): Promise<{ records: LogRecord[]; nextOffset: number; highWatermark: number; lastStableOffset: number }> {
     const fetched = await this.fetch(topic, partition, offset, opts)
     const records: LogRecord[] = []
     const nextOffset = decodeFetched(fetched, topic, partition, offset, records)
-    return { records, nextOffset, highWatermark: fetched.highWatermark }
+    return {
+      records,
+      nextOffset,
+      highWatermark: fetched.highWatermark,
+      lastStableOffset: fetched.lastStableOffset,
+    }
   }
 
   earliestOffset(topic: string, partition: number): number {

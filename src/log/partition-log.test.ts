@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
-import * as fs from 'node:fs'
+import fsDefault, * as fs from 'node:fs'
+import { syncBuiltinESMExports } from 'node:module'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { ManualClock } from '../core/clock.js'
+import { isEddyError } from '../core/errors.js'
 import type { RecordInput } from '../core/record.js'
 import { readBatchHeader } from '../core/record-batch.js'
 import { EventLog } from './event-log.js'
-import type { LogOptions } from './types.js'
+import type { FsyncPolicy, LogOptions } from './types.js'
 
 const roots: string[] = []
 after(() => {
@@ -275,6 +277,65 @@ describe('PartitionLog indexes', () => {
   })
 })
 
+/** Runs `fn`, collecting the inodes of the directories fsynced meanwhile. */
+async function dirFsyncs(fn: (inodes: number[]) => Promise<void>): Promise<void> {
+  const original = fsDefault.fsyncSync
+  const inodes: number[] = []
+  fsDefault.fsyncSync = (fd: number) => {
+    const st = fs.fstatSync(fd)
+    if (st.isDirectory()) inodes.push(st.ino)
+    original(fd)
+  }
+  syncBuiltinESMExports()
+  try {
+    await fn(inodes)
+  } finally {
+    fsDefault.fsyncSync = original
+    syncBuiltinESMExports()
+  }
+}
+
+describe('PartitionLog new files under each fsync policy', () => {
+  const policies: FsyncPolicy[] = [
+    { kind: 'always' },
+    { kind: 'interval', intervalMs: 10 },
+    { kind: 'never' },
+  ]
+  for (const fsync of policies) {
+    it(`rolls, and fsyncs the directories of new files unless the policy is never (${fsync.kind})`, async () => {
+      const dir = tmpDir()
+      const ino = (p: string) => fs.statSync(p).ino
+      await dirFsyncs(async (inodes) => {
+        const log = openLog(dir, { fsync })
+        try {
+          inodes.length = 0
+          log.createTopic('t', { segmentBytes: 1024 })
+          const pdir = partitionDir(dir, 't')
+          const created = [ino(path.join(dir, 'topics')), ino(path.dirname(pdir)), ino(pdir)]
+          if (fsync.kind === 'never') assert.deepEqual(inodes, [])
+          else for (const i of created) assert.ok(inodes.includes(i), `${i} fsynced: ${inodes}`)
+
+          inodes.length = 0
+          for (let b = 0; b < 4; b++) await log.append('t', 0, [{ value: Buffer.alloc(250, b) }])
+          assert.equal(log.partition('t', 0).segments.length, 2)
+          // A roll fsyncs the partition directory once (new segment and producer snapshot), no more.
+          assert.deepEqual(inodes, fsync.kind === 'never' ? [] : [ino(pdir)])
+        } finally {
+          await log.close()
+        }
+      })
+      assert.equal(segmentFiles(dir, 't', '.snapshot').length, 1)
+      const again = openLog(dir, { fsync })
+      const { records } = await again.read('t', 0, 0)
+      assert.deepEqual(
+        records.map((r) => r.value![0]),
+        [0, 1, 2, 3],
+      )
+      await again.close()
+    })
+  }
+})
+
 describe('PartitionLog recovery', () => {
   it('cuts a torn tail of the active segment and reports the bytes it cut', async () => {
     const dir = tmpDir()
@@ -303,5 +364,74 @@ describe('PartitionLog recovery', () => {
       ['a', 'd'],
     )
     await again.close()
+  })
+})
+
+describe('PartitionLog damage in a sealed segment', () => {
+  /** A log whose first segment is sealed and holds three one-record batches at timestamps 1000, 2000, 3000. */
+  async function logWithSealedSegment(): Promise<{ log: EventLog; file: string; positions: number[] }> {
+    const dir = tmpDir()
+    const log = openLog(dir)
+    log.createTopic('t', { segmentBytes: 1024 })
+    for (let b = 0; b < 6; b++) {
+      await log.append('t', 0, [{ value: Buffer.alloc(250, b), timestamp: 1000 * (b + 1) }])
+    }
+    assert.ok(log.partition('t', 0).segments.length > 1)
+    const file = path.join(partitionDir(dir, 't'), segmentFiles(dir, 't', '.log')[0]!)
+    const bytes = fs.readFileSync(file)
+    const positions: number[] = []
+    for (let p = 0; p < bytes.length; p += readBatchHeader(bytes, p).sizeBytes) positions.push(p)
+    assert.equal(positions.length, 3)
+    return { log, file, positions }
+  }
+
+  function overwrite(file: string, position: number, bytes: Buffer): void {
+    const fd = fs.openSync(file, 'r+')
+    fs.writeSync(fd, bytes, 0, bytes.length, position)
+    fs.closeSync(fd)
+  }
+
+  function int64(value: number): Buffer {
+    const b = Buffer.alloc(8)
+    b.writeBigInt64BE(BigInt(value))
+    return b
+  }
+
+  function corruptAt(file: string, position: number): (err: unknown) => boolean {
+    return (err) =>
+      isEddyError(err, 'CORRUPT_RECORD') &&
+      err.message.includes(file) &&
+      err.message.includes(`byte ${position}`)
+  }
+
+  it('offsetForTimestamp refuses a batch that fails its CRC instead of decoding it', async () => {
+    const { log, file, positions } = await logWithSealedSegment()
+    assert.equal(log.offsetForTimestamp('t', 0, 1500), 1)
+    const lastValueByte = positions[2]! - 2 // before the record's header count
+    overwrite(file, lastValueByte, Buffer.from([0xee]))
+    assert.throws(() => log.offsetForTimestamp('t', 0, 1500), corruptAt(file, positions[1]!))
+    // Lookups that never decode the damaged batch still answer.
+    assert.equal(log.offsetForTimestamp('t', 0, 500), 0)
+    await log.close()
+  })
+
+  it('fetch refuses a batch whose base offset is past the segment (outside the CRC)', async () => {
+    const { log, file, positions } = await logWithSealedSegment()
+    overwrite(file, positions[1]!, int64(1_000_000))
+    await assert.rejects(log.fetch('t', 0, 0), corruptAt(file, positions[1]!))
+    await log.close()
+  })
+
+  it('fetch refuses a batch whose base offset does not follow the previous batch', async () => {
+    const { log, file, positions } = await logWithSealedSegment()
+    overwrite(file, positions[2]!, int64(0))
+    await assert.rejects(log.fetch('t', 0, 0), corruptAt(file, positions[2]!))
+    // Batches after the damaged segment are still readable.
+    const later = await log.read('t', 0, 3)
+    assert.deepEqual(
+      later.records.map((r) => r.offset),
+      [3, 4, 5],
+    )
+    await log.close()
   })
 })

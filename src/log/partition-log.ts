@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import { assert } from '../core/assert.js'
 import type { Clock } from '../core/clock.js'
 import { crc32c } from '../core/crc32c.js'
-import { EddyError } from '../core/errors.js'
+import { EddyError, isEddyError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import type { LogRecord, RecordInput } from '../core/record.js'
 import {
@@ -24,6 +24,8 @@ import {
   readBatchHeader,
   setBaseOffset,
 } from '../core/record-batch.js'
+import { VarintReader } from '../core/varint.js'
+import { fsyncDir, replaceFile } from './fs-util.js'
 import { type BatchFacts, ProducerStateTable } from './producer-state.js'
 import { Segment, segmentFileName } from './segment.js'
 import { recoverSegmentSwap } from './segment-swap.js'
@@ -94,9 +96,13 @@ export class PartitionLog {
   }
 
   static create(opts: PartitionLogOptions): PartitionLog {
-    fs.mkdirSync(opts.dir, { recursive: true })
+    const created = fs.mkdirSync(opts.dir, { recursive: true })
     const log = new PartitionLog(opts, 0)
     log.segments.push(Segment.create(opts.dir, 0, opts.clock.nowMs()))
+    if (log.durable) {
+      fsyncDir(opts.dir)
+      if (created !== undefined) fsyncDir(path.dirname(opts.dir))
+    }
     return log
   }
 
@@ -135,6 +141,11 @@ export class PartitionLog {
     return this.segments[0]!.baseOffset
   }
 
+  /** Whether new files and renames are made durable (directory fsyncs) as well as appends. */
+  private get durable(): boolean {
+    return this.fsyncPolicy.kind !== 'never'
+  }
+
   private get active(): Segment {
     return this.segments[this.segments.length - 1]!
   }
@@ -159,14 +170,25 @@ export class PartitionLog {
 
   /** Encodes and appends records as one batch. */
   appendRecords(records: readonly RecordInput[], producer?: ProducerFields): Promise<AppendResult> {
-    const batch = encodeRecordBatch({
-      records,
-      defaultTimestamp: this.clock.nowMs(),
-      producerId: producer?.producerId,
-      producerEpoch: producer?.producerEpoch,
-      baseSequence: producer?.baseSequence,
-      transactional: producer?.transactional,
-    })
+    let batch: Buffer
+    try {
+      checkKeySizes(this.where(), records)
+      batch = encodeRecordBatch({
+        records,
+        defaultTimestamp: this.clock.nowMs(),
+        producerId: producer?.producerId,
+        producerEpoch: producer?.producerEpoch,
+        baseSequence: producer?.baseSequence,
+        transactional: producer?.transactional,
+      })
+    } catch (err) {
+      // The encoder does not know where the records were going.
+      const sized = isEddyError(err, 'RECORD_TOO_LARGE') || isEddyError(err, 'BATCH_TOO_LARGE')
+      if (sized && !err.message.startsWith(this.where())) {
+        return Promise.reject(new EddyError(err.code, `${this.where()}: ${err.message}`, { cause: err }))
+      }
+      return Promise.reject(err)
+    }
     return this.appendBatch(batch, true)
   }
 
@@ -272,8 +294,18 @@ export class PartitionLog {
       // Records must parse exactly; corrupt data is refused at the door, never stored.
       const records: LogRecord[] = []
       decodeBatchRecords(batch, 0, header, this.topic, this.partition, records)
+      // The records parsed exactly, so their length prefixes can be walked without checks.
+      const lengths = new VarintReader(batch, BATCH_HEADER_BYTES)
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!
+        const recordBytes = lengths.varint()
+        lengths.pos += recordBytes
+        if (recordBytes > limits.recordBytesMax) {
+          throw new EddyError(
+            'RECORD_TOO_LARGE',
+            `${where}: record ${i} is ${recordBytes} bytes; limits.recordBytesMax is ${limits.recordBytesMax}: send smaller records`,
+          )
+        }
         if (r.offset - header.baseOffset !== i) {
           throw new EddyError(
             'INVALID_RECORD',
@@ -283,7 +315,7 @@ export class PartitionLog {
         if (r.key !== null && r.key.length > limits.keyBytesMax) {
           throw new EddyError(
             'RECORD_TOO_LARGE',
-            `${where}: record ${i} has a ${r.key.length}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}`,
+            `${where}: record ${i} has a ${r.key.length}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}: use a shorter key`,
           )
         }
       }
@@ -311,8 +343,9 @@ export class PartitionLog {
 
   /** Seals the active segment and starts a new one at the log end. */
   roll(): void {
-    if (this.fsyncPolicy.kind !== 'never') this.active.fsyncSync()
+    if (this.durable) this.active.fsyncSync()
     this.segments.push(Segment.create(this.dir, this.nextOffset, this.clock.nowMs()))
+    // Its directory fsync also makes the new segment's files durable.
     this.writeProducerSnapshot(this.nextOffset)
   }
 
@@ -438,6 +471,7 @@ export class PartitionLog {
       let first = -1
       let stop = -1
       let next = from
+      let prevLastOffset = seg.baseOffset - 1
       while (p + 12 <= buf.length) {
         const size = buf.readInt32BE(p + 8) + 12
         // Length and magic are outside the CRC: check them before trusting them to walk the segment.
@@ -462,6 +496,15 @@ export class PartitionLog {
         }
         const baseOffset = buf.readInt32BE(p) * 4294967296 + buf.readUInt32BE(p + 4)
         const lastOffset = baseOffset + buf.readInt32BE(p + 23)
+        // The CRC does not cover baseOffset: a flipped one must not pass for other offsets.
+        if (baseOffset <= prevLastOffset || lastOffset < baseOffset || lastOffset >= seg.nextOffset) {
+          if (first >= 0) break // return the good batches before it; a fetch from here fails
+          throw new EddyError(
+            'CORRUPT_RECORD',
+            `${this.where()}: batch at byte ${startPos + p} of ${seg.logPath} has offsets ${baseOffset}..${lastOffset}, outside the segment's [${seg.baseOffset}, ${seg.nextOffset}) or not after the previous batch's ${prevLastOffset}: the segment is damaged; restore it from a replica or backup`,
+          )
+        }
+        prevLastOffset = lastOffset
         if (baseOffset >= end) break
         if (lastOffset >= from) {
           if (first >= 0 && p + size - first > budget) break
@@ -536,6 +579,12 @@ export class PartitionLog {
       seg.scan(seg.timeLookupPosition(timestamp), (b, buf, at) => {
         if (b.maxTimestamp < timestamp || b.baseOffset >= this.highWatermark)
           return b.baseOffset < this.highWatermark
+        if (!batchCrcValid(buf, at, b.sizeBytes)) {
+          throw new EddyError(
+            'CORRUPT_RECORD',
+            `${this.where()}: batch at offset ${b.baseOffset} (byte ${b.position} of ${seg.logPath}) fails its CRC-32C check: the segment is damaged; restore it from a replica or backup`,
+          )
+        }
         const header = readBatchHeader(buf, at)
         if (header.attributes & ATTR_CONTROL) return true
         const records: LogRecord[] = []
@@ -628,9 +677,7 @@ export class PartitionLog {
   private writeProducerSnapshot(offset: number): void {
     const body = JSON.stringify({ offset, state: this.producerState.toJSON() })
     const data = JSON.stringify({ crc: crc32c(Buffer.from(body)), body })
-    const file = path.join(this.dir, segmentFileName(offset, SNAPSHOT_SUFFIX))
-    fs.writeFileSync(`${file}.tmp`, data)
-    fs.renameSync(`${file}.tmp`, file)
+    replaceFile(path.join(this.dir, segmentFileName(offset, SNAPSHOT_SUFFIX)), data, this.durable)
     const snapshots = fs
       .readdirSync(this.dir)
       .filter((f) => f.endsWith(SNAPSHOT_SUFFIX))
@@ -713,6 +760,19 @@ export class PartitionLog {
     this.wakeReaders()
     for (const s of this.segments) s.close()
     fs.rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** The embedded path's key check: encodeRecordBatch bounds whole records, not keys. */
+function checkKeySizes(where: string, records: readonly RecordInput[]): void {
+  for (let i = 0; i < records.length; i++) {
+    const key = records[i]!.key
+    if (key != null && key.length > limits.keyBytesMax) {
+      throw new EddyError(
+        'RECORD_TOO_LARGE',
+        `${where}: record ${i} has a ${key.length}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}: use a shorter key`,
+      )
+    }
   }
 }
 

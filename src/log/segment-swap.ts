@@ -10,6 +10,7 @@
 // The end is in the swap's name because compaction may drop the last batches of the range.
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { fsyncDir } from './fs-util.js'
 import { type Segment, segmentFileName } from './segment.js'
 
 /** Directory of a partition where compaction writes segments before they are swapped in. */
@@ -21,16 +22,6 @@ const INDEX_SUFFIXES = ['.index', '.timeindex'] as const
 
 export function swapFileName(baseOffset: number, endOffset: number): string {
   return `${segmentFileName(baseOffset, '')}-${segmentFileName(endOffset, '.swap')}`
-}
-
-/** Makes renames and deletions in `dir` durable. */
-export function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r')
-  try {
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
 }
 
 /**

@@ -10,7 +10,7 @@ import type { AnyRecord, ErrorPolicy, PlanNode, ProcessNode } from '../plan/node
 import type { Plan, SubTopology } from '../plan/plan.js'
 import type { Processor, ProcessorContext, Timer } from '../plan/processor.js'
 import { TimerService } from './timers.js'
-import { WatermarkTracker } from './watermarks.js'
+import { type ChannelWatermark, WatermarkTracker } from './watermarks.js'
 
 export interface StoreProvider {
   keyValueStore(spec: StoreSpec): KeyValueStore<unknown, unknown>
@@ -19,15 +19,21 @@ export interface StoreProvider {
 
 /** Where a task's results go. Topic records are already serialized. */
 export interface TaskOutput {
+  /** Without `partition`, the output picks it from the key. */
   send(
     topic: string,
     key: Buffer | null,
     value: Buffer | null,
     timestamp: number,
     headers: readonly RecordHeader[],
+    partition?: number,
   ): void
   stdout(line: string): void
+  partitionsOf(topic: string): number
 }
+
+/** The header of a watermark marker in a repartition topic. */
+export const WATERMARK_HEADER = 'eddy.watermark'
 
 export interface ExecutorOptions {
   readonly outOfOrdernessMs: number
@@ -36,6 +42,9 @@ export interface ExecutorOptions {
   /** The full name of an internal topic (app id prefix). */
   readonly internalTopic: (name: string) => string
   readonly wallClockMs: () => number
+  /** This task's index in its sub-topology (its partition) and the sub-topology's task count. */
+  readonly taskIndex: number
+  readonly taskCount: number
 }
 
 export interface StepCounters {
@@ -80,6 +89,8 @@ export class TaskExecutor {
   }[] = []
   /** The source record being processed: errors and dead letters name it. */
   private current: LogRecord | null = null
+  /** The last watermark marker sent downstream, to send only changes. */
+  private lastMarker: { watermark: number; idle: boolean } | null = null
 
   constructor(
     private readonly plan: Plan,
@@ -110,7 +121,39 @@ export class TaskExecutor {
         .children(rid)
         .filter((c) => members.has(c))
         .map((c) => pushes.get(c)!)
-      this.addEntry(opts.internalTopic(node.topic), this.sourceEntry(node, fanOut(children)))
+      const topic = opts.internalTopic(node.topic)
+      this.watermarks.declareMarkerPartition(`${topic}-${opts.taskIndex}`)
+      this.addEntry(topic, this.sourceEntry(node, fanOut(children)))
+    }
+  }
+
+  /**
+   * Tells downstream tasks this task's event time: a marker to every partition of each
+   * repartition topic it writes, when its watermark or idleness changed.
+   */
+  emitWatermarks(): void {
+    if (this.sub.repartitionOutputs.length === 0) return
+    const watermark = this.watermarks.watermark
+    const idle = this.watermarks.isIdle()
+    if (this.lastMarker !== null && this.lastMarker.watermark === watermark && this.lastMarker.idle === idle)
+      return
+    this.lastMarker = { watermark, idle }
+    const marker = Buffer.from(
+      JSON.stringify({
+        task: this.opts.taskIndex,
+        of: this.opts.taskCount,
+        watermark: Number.isFinite(watermark) ? watermark : null,
+        idle,
+      }),
+    )
+    const headers = [{ key: WATERMARK_HEADER, value: marker }]
+    const timestamp = Number.isFinite(watermark) ? watermark : 0
+    for (const rid of this.sub.repartitionOutputs) {
+      const node = this.plan.node(rid)
+      if (node.kind !== 'repartition') continue
+      const topic = this.opts.internalTopic(node.topic)
+      for (let p = 0; p < this.output.partitionsOf(topic); p++)
+        this.output.send(topic, null, null, timestamp, headers, p)
     }
   }
 
@@ -141,6 +184,32 @@ export class TaskExecutor {
       this.counters.set(id, c)
     }
     return c
+  }
+
+  /** Event time of an input partition, to store with its committed offset. */
+  partitionTimeMetadata(topic: string, partition: number): string {
+    const time = this.watermarks.checkpoint(`${topic}-${partition}`)
+    return JSON.stringify({
+      eddy: 1,
+      time,
+      watermark: Number.isFinite(this.watermark) ? this.watermark : null,
+    })
+  }
+
+  /** Restores an input partition's event time from committed offset metadata (ignores others'). */
+  restorePartitionTime(topic: string, partition: number, metadata: string): void {
+    let parsed: { eddy?: number; time?: unknown; watermark?: number | null }
+    try {
+      parsed = JSON.parse(metadata) as typeof parsed
+    } catch {
+      return
+    }
+    if (parsed.eddy !== 1) return
+    this.watermarks.restore(
+      `${topic}-${partition}`,
+      parsed.time ?? null,
+      parsed.watermark ?? Number.NEGATIVE_INFINITY,
+    )
   }
 
   markActive(topic: string, partition: number): void {
@@ -195,7 +264,15 @@ export class TaskExecutor {
     // A repartition topic's reading side counts apart from its writing side (another task).
     const counters = this.countersOf(node.kind === 'source' ? node.id : `${node.id}.read`)
     const timestampOf = node.kind === 'source' ? node.timestampOf : undefined
+    const timedByMarkers = node.kind === 'repartition'
     return (raw) => {
+      if (timedByMarkers) {
+        const marker = markerOf(raw)
+        if (marker !== null) {
+          if (this.watermarks.observeMarker(`${raw.topic}-${raw.partition}`, marker)) this.advanceEventTime()
+          return
+        }
+      }
       counters.in++
       let record: AnyRecord
       try {
@@ -215,7 +292,8 @@ export class TaskExecutor {
       }
       counters.out++
       push(record)
-      if (this.observe(`${raw.topic}-${raw.partition}`, record.timestamp)) this.advanceEventTime()
+      if (!timedByMarkers && this.observe(`${raw.topic}-${raw.partition}`, record.timestamp))
+        this.advanceEventTime()
     }
   }
 
@@ -432,7 +510,13 @@ export class TaskExecutor {
       this.output.send(policy.topic, source.key, source.value, source.timestamp, headers)
       return
     }
-    throw new StepFailure(new ProcessingError(step, source, err))
+    throw new StepFailure(
+      new ProcessingError(
+        step,
+        { topic: source.topic, partition: source.partition, offset: source.offset },
+        err,
+      ),
+    )
   }
 }
 
@@ -453,6 +537,19 @@ function missingStore(step: string, name: string, specs: ReadonlyMap<string, Sto
     'INVALID_ARGUMENT',
     `step ${step} uses store ${name} but declares only [${[...specs.keys()].join(', ')}]: declare it in the step's stores`,
   )
+}
+
+function markerOf(raw: LogRecord): ChannelWatermark | null {
+  if (raw.value !== null || raw.headers.length === 0) return null
+  const h = raw.headers.find((x) => x.key === WATERMARK_HEADER)
+  if (h?.value == null) return null
+  const m = JSON.parse(h.value.toString()) as {
+    task: number
+    of: number
+    watermark: number | null
+    idle: boolean
+  }
+  return { task: m.task, of: m.of, watermark: m.watermark ?? Number.NEGATIVE_INFINITY, idle: m.idle }
 }
 
 function fanOut(children: readonly Push[]): Push {

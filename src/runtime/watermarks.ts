@@ -1,5 +1,14 @@
-// A task's event time: per input partition, the largest timestamp seen; the task's watermark is
-// the minimum over its active partitions, less the allowed out-of-orderness. It never goes back.
+// A task's event time (its watermark). It never goes back.
+//
+// - A source partition's time is the largest record timestamp seen on it, less the allowed
+//   out-of-orderness. A partition with data waiting holds time back even before its first record;
+//   one without records for the idle timeout stops holding it back.
+// - A repartition partition's time comes from watermark markers that every upstream task writes
+//   to every partition (as Flink's watermarks flow through a shuffle): the minimum over the
+//   upstream tasks that are not idle. Record timestamps there do not move time, so how upstream
+//   tasks interleave their batches cannot make an on-time record late downstream.
+// - The task's watermark is the minimum over its partitions that are not idle; when all are idle,
+//   the newest time seen (and, optionally, the wall clock).
 
 export interface WatermarkOptions {
   /** How far behind the newest record a record may arrive and still be on time. */
@@ -8,10 +17,32 @@ export interface WatermarkOptions {
   readonly advanceWithWallClock: boolean
 }
 
+/** What an upstream task says of its time, carried in a marker record. */
+export interface ChannelWatermark {
+  /** The upstream task's index (its partition) and how many upstream tasks there are. */
+  readonly task: number
+  readonly of: number
+  readonly watermark: number
+  readonly idle: boolean
+}
+
+interface SourcePartition {
+  readonly kind: 'source'
+  maxTs: number | null
+  active: boolean
+  lastActivityMs: number
+}
+
+interface MarkerPartition {
+  readonly kind: 'markers'
+  readonly channels: Map<number, { watermark: number; idle: boolean }>
+  expected: number
+}
+
+type PartitionTime = SourcePartition | MarkerPartition
+
 export class WatermarkTracker {
-  private readonly maxTs = new Map<string, number>()
-  private readonly active = new Set<string>()
-  private lastActivityMs = new Map<string, number>()
+  private readonly partitions = new Map<string, PartitionTime>()
   private current = Number.NEGATIVE_INFINITY
 
   constructor(private readonly opts: WatermarkOptions) {}
@@ -20,32 +51,68 @@ export class WatermarkTracker {
     return this.current
   }
 
-  /** A partition with data waiting holds time back even before its first record. */
+  private source(partition: string, nowMs: number): SourcePartition {
+    let p = this.partitions.get(partition)
+    if (p === undefined) {
+      p = { kind: 'source', maxTs: null, active: false, lastActivityMs: nowMs }
+      this.partitions.set(partition, p)
+    }
+    if (p.kind !== 'source') throw new Error(`partition ${partition} is timed by markers`)
+    return p
+  }
+
+  private markers(partition: string): MarkerPartition {
+    let p = this.partitions.get(partition)
+    if (p === undefined) {
+      p = { kind: 'markers', channels: new Map(), expected: 1 }
+      this.partitions.set(partition, p)
+    }
+    if (p.kind !== 'markers') throw new Error(`partition ${partition} is timed by records`)
+    return p
+  }
+
+  /** Declares a repartition input, timed by markers from upstream tasks. */
+  declareMarkerPartition(partition: string): void {
+    this.markers(partition)
+  }
+
+  /** A source partition with data waiting holds time back even before its first record. */
   markActive(partition: string, nowMs: number): void {
-    this.active.add(partition)
-    this.lastActivityMs.set(partition, nowMs)
+    const p = this.partitions.get(partition)
+    if (p?.kind === 'markers') return
+    const s = this.source(partition, nowMs)
+    s.active = true
+    s.lastActivityMs = nowMs
   }
 
-  markIdle(partition: string): void {
-    this.active.delete(partition)
-  }
-
-  /** Records a record's timestamp; returns true when the watermark advanced. */
+  /** Records a source record's timestamp; returns true when the watermark advanced. */
   observe(partition: string, timestamp: number, nowMs: number): boolean {
-    const prev = this.maxTs.get(partition)
-    if (prev === undefined || timestamp > prev) this.maxTs.set(partition, timestamp)
-    if (!this.active.has(partition)) this.active.add(partition)
-    this.lastActivityMs.set(partition, nowMs)
+    const s = this.source(partition, nowMs)
+    if (s.maxTs === null || timestamp > s.maxTs) s.maxTs = timestamp
+    s.active = true
+    s.lastActivityMs = nowMs
     return this.recompute()
   }
 
-  /** Partitions quiet for `idleTimeoutMs` stop holding time back; returns true if it advanced. */
+  /** Records an upstream task's watermark marker; returns true when the watermark advanced. */
+  observeMarker(partition: string, marker: ChannelWatermark): boolean {
+    const m = this.markers(partition)
+    m.expected = marker.of
+    const prev = m.channels.get(marker.task)
+    m.channels.set(marker.task, {
+      watermark: Math.max(marker.watermark, prev?.watermark ?? Number.NEGATIVE_INFINITY),
+      idle: marker.idle,
+    })
+    return this.recompute()
+  }
+
+  /** Source partitions quiet for `idleTimeoutMs` stop holding time back; true if it advanced. */
   tick(nowMs: number, idleTimeoutMs: number): boolean {
-    for (const p of [...this.active]) {
-      if (nowMs - (this.lastActivityMs.get(p) ?? nowMs) >= idleTimeoutMs) this.active.delete(p)
+    for (const p of this.partitions.values()) {
+      if (p.kind === 'source' && p.active && nowMs - p.lastActivityMs >= idleTimeoutMs) p.active = false
     }
     let advanced = this.recompute()
-    if (this.active.size === 0 && this.opts.advanceWithWallClock) {
+    if (this.opts.advanceWithWallClock && this.isIdle()) {
       const wall = nowMs - this.opts.outOfOrdernessMs
       if (wall > this.current) {
         this.current = wall
@@ -55,24 +122,70 @@ export class WatermarkTracker {
     return advanced
   }
 
-  /** Restores a watermark saved at a checkpoint. */
-  restore(watermark: number): void {
+  /** True when no input holds time: every source partition and upstream task is idle. */
+  isIdle(): boolean {
+    for (const p of this.partitions.values()) {
+      if (p.kind === 'source' ? p.active : this.markerTime(p) !== 'idle') return false
+    }
+    return true
+  }
+
+  /** A partition's time for a checkpoint (stored with its committed offset). */
+  checkpoint(partition: string): unknown {
+    const p = this.partitions.get(partition)
+    if (p === undefined) return null
+    if (p.kind === 'source') return { maxTs: p.maxTs }
+    return { expected: p.expected, channels: [...p.channels] }
+  }
+
+  /** Restores a partition's time and the watermark from a checkpoint. */
+  restore(partition: string, data: unknown, watermark: number): void {
+    if (typeof data === 'object' && data !== null) {
+      const d = data as {
+        maxTs?: number | null
+        expected?: number
+        channels?: [number, { watermark: number; idle: boolean }][]
+      }
+      if (Array.isArray(d.channels)) {
+        const m = this.markers(partition)
+        m.expected = d.expected ?? m.expected
+        for (const [task, c] of d.channels) m.channels.set(task, c)
+      } else if (typeof d.maxTs === 'number') {
+        const s = this.source(partition, 0)
+        if (s.maxTs === null || d.maxTs > s.maxTs) s.maxTs = d.maxTs
+      }
+    }
     if (watermark > this.current) this.current = watermark
+  }
+
+  /** A marker partition's time: a number, 'idle', or null while an upstream task is unheard of. */
+  private markerTime(p: MarkerPartition): number | 'idle' | null {
+    if (p.channels.size < p.expected) return null
+    let min = Number.POSITIVE_INFINITY
+    for (const c of p.channels.values()) if (!c.idle && c.watermark < min) min = c.watermark
+    return min === Number.POSITIVE_INFINITY ? 'idle' : min
   }
 
   private recompute(): boolean {
     let min = Number.POSITIVE_INFINITY
-    for (const p of this.active) {
-      const ts = this.maxTs.get(p)
-      if (ts === undefined) return false // an active partition with no record yet holds time back
-      if (ts < min) min = ts
+    let newest = Number.NEGATIVE_INFINITY
+    for (const p of this.partitions.values()) {
+      if (p.kind === 'source') {
+        const t = p.maxTs === null ? null : p.maxTs - this.opts.outOfOrdernessMs
+        if (t !== null && t > newest) newest = t
+        if (!p.active) continue
+        if (t === null) return false // data is coming: hold time back
+        if (t < min) min = t
+      } else {
+        const t = this.markerTime(p)
+        for (const c of p.channels.values()) if (c.watermark > newest) newest = c.watermark
+        if (t === 'idle') continue
+        if (t === null) return false
+        if (t < min) min = t
+      }
     }
-    if (min === Number.POSITIVE_INFINITY) {
-      // Every partition is idle: none holds time back, so it moves to the newest record seen.
-      if (this.maxTs.size === 0) return false
-      min = Math.max(...this.maxTs.values())
-    }
-    const next = min - this.opts.outOfOrdernessMs
+    // Every input idle: none holds time back, so it moves to the newest time seen.
+    const next = min === Number.POSITIVE_INFINITY ? newest : min
     if (next > this.current) {
       this.current = next
       return true

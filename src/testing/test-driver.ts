@@ -104,7 +104,8 @@ export class TestDriver {
         )
       }
       const partitions = [...counts][0] ?? 1
-      for (let p = 0; p < partitions; p++) this.tasks.push(this.createTask(sub, p, internal, opts))
+      for (let p = 0; p < partitions; p++)
+        this.tasks.push(this.createTask(sub, p, partitions, internal, opts))
     }
     for (const t of this.tasks) t.executor.init()
   }
@@ -112,6 +113,7 @@ export class TestDriver {
   private createTask(
     sub: SubTopology,
     partition: number,
+    taskCount: number,
     internal: (n: string) => string,
     opts: TestDriverOptions,
   ): Task {
@@ -132,8 +134,10 @@ export class TestDriver {
         },
       },
       {
-        send: (topic, key, value, timestamp, headers) => this.send(topic, key, value, timestamp, headers),
+        send: (topic, key, value, timestamp, headers, p) =>
+          this.send(topic, key, value, timestamp, headers, p),
         stdout: (line) => this.stdoutLines.push(line),
+        partitionsOf: (topic) => this.partitionsOf.get(topic) ?? 1,
       },
       {
         outOfOrdernessMs: opts.outOfOrdernessMs ?? 0,
@@ -141,6 +145,8 @@ export class TestDriver {
         idleTimeoutMs: opts.idleTimeoutMs ?? Number.POSITIVE_INFINITY,
         internalTopic: internal,
         wallClockMs: () => this.wallClockMs,
+        taskIndex: partition,
+        taskCount,
       },
     )
     return { sub, partition, executor, stores }
@@ -159,9 +165,10 @@ export class TestDriver {
     value: Buffer | null,
     timestamp: number,
     headers: readonly RecordHeader[],
+    explicitPartition?: number,
   ): void {
     const partitions = this.partitionsOf.get(topic) ?? 1
-    const partition = key === null ? 0 : partitionForKey(key, partitions)
+    const partition = explicitPartition ?? (key === null ? 0 : partitionForKey(key, partitions))
     const record: LogRecord = {
       topic,
       partition,
@@ -236,11 +243,16 @@ export class TestDriver {
     if (this.draining) return
     this.draining = true
     try {
-      for (let rec = this.queue.shift(); rec !== undefined; rec = this.queue.shift()) {
-        for (const t of this.tasks) {
-          if (t.partition === rec.partition && t.executor.inputTopics().includes(rec.topic))
-            t.executor.process(rec)
+      // Like the runtime after each batch: upstream tasks tell downstream ones their event time.
+      for (;;) {
+        for (let rec = this.queue.shift(); rec !== undefined; rec = this.queue.shift()) {
+          for (const t of this.tasks) {
+            if (t.partition === rec.partition && t.executor.inputTopics().includes(rec.topic))
+              t.executor.process(rec)
+          }
         }
+        for (const t of this.tasks) t.executor.emitWatermarks()
+        if (this.queue.length === 0) break
       }
     } finally {
       this.draining = false

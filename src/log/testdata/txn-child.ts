@@ -39,6 +39,7 @@ for (let offset = log.earliestOffset('a', 0); offset < end; ) {
   start += records.filter((r) => r.offset < end).length
   offset = nextOffset
 }
+report(`START ${start}`)
 report('READY')
 
 for (let i = start; ; i++) {

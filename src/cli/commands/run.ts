@@ -1,0 +1,90 @@
+// `eddy run APP.ts`: runs a pipeline file (TypeScript through tsx, no build step) with a live
+// status line. The file builds an app and calls `app.run()` (or exports it as default).
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { Command } from 'commander'
+import { EddyError } from '../../core/errors.js'
+import type { RunnerStatus } from '../../runtime/app-runner.js'
+import { integerArg } from '../args.js'
+import type { CliContext } from '../context.js'
+
+export const STATUS_EVENT = 'eddy:status'
+/** Emitted once by `App.run` with the URL of its metrics, when it serves them. */
+export const METRICS_EVENT = 'eddy:metrics'
+
+interface RunnableApp {
+  run(): Promise<void>
+  status(): RunnerStatus | null
+}
+
+function isRunnable(x: unknown): x is RunnableApp {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as RunnableApp).run === 'function' &&
+    typeof (x as RunnableApp).status === 'function'
+  )
+}
+
+function formatTime(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-'
+}
+
+export function statusLine(s: RunnerStatus, perSecondIn: number, perSecondOut: number): string {
+  const n = (x: number) => Math.round(x).toLocaleString('en-US')
+  return `in ${n(s.recordsIn)} (${n(perSecondIn)}/s) · out ${n(s.recordsOut)} (${n(perSecondOut)}/s) · lag ${n(s.lag)} · event time ${formatTime(s.eventTime)} · commits ${n(s.commits)}`
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('run <app>')
+    .description('run a pipeline file (.ts or .js) on the embedded log, with a live status line')
+    .option('--until-idle <ms>', 'stop once every input has been idle this long', integerArg(0))
+    .option('--no-status', 'do not print the status line')
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: any free port)',
+      integerArg(0, 65_535),
+    )
+    .action(async (file: string, opts: { untilIdle?: number; status: boolean; metricsPort?: number }) => {
+      const abs = path.resolve(file)
+      if (!fs.existsSync(abs)) throw new EddyError('INVALID_ARGUMENT', `no such file: ${file}`)
+      process.env.EDDY_DATA_DIR = ctx.dataDir()
+      if (opts.untilIdle !== undefined) process.env.EDDY_RUN_UNTIL_IDLE_MS = String(opts.untilIdle)
+      if (opts.metricsPort !== undefined) process.env.EDDY_RUN_METRICS_PORT = String(opts.metricsPort)
+      process.env.EDDY_RUN_STATUS = '1'
+      const tty = (ctx.stderr as { isTTY?: boolean }).isTTY === true
+      let last: { at: number; in: number; out: number } | null = null
+      let latest: RunnerStatus | null = null
+      const onStatus = (s: RunnerStatus) => {
+        latest = s
+        const now = Date.now()
+        const dt = last === null ? 1 : Math.max(0.001, (now - last.at) / 1000)
+        const rateIn = last === null ? 0 : (s.recordsIn - last.in) / dt
+        const rateOut = last === null ? 0 : (s.recordsOut - last.out) / dt
+        last = { at: now, in: s.recordsIn, out: s.recordsOut }
+        if (opts.status && tty) ctx.stderr.write(`\r\x1b[2K${statusLine(s, rateIn, rateOut)}`)
+      }
+      const onMetrics = (url: string) => ctx.stderr.write(`eddy run: metrics at ${url}\n`)
+      ;(process as NodeJS.EventEmitter).on(STATUS_EVENT, onStatus)
+      ;(process as NodeJS.EventEmitter).once(METRICS_EVENT, onMetrics)
+      const { register: registerTsx } = await import('tsx/esm/api')
+      const unregister = registerTsx()
+      try {
+        const mod = (await import(pathToFileURL(abs).href)) as { default?: unknown }
+        // A file that exports its app without running it: run it here.
+        if (isRunnable(mod.default) && latest === null) await mod.default.run()
+      } finally {
+        await unregister()
+        ;(process as NodeJS.EventEmitter).off(STATUS_EVENT, onStatus)
+        ;(process as NodeJS.EventEmitter).off(METRICS_EVENT, onMetrics)
+      }
+      if (opts.status) {
+        const s = latest as RunnerStatus | null
+        if (tty) ctx.stderr.write('\r\x1b[2K')
+        if (s !== null)
+          ctx.stderr.write(`eddy run: stopped; ${statusLine(s, 0, 0).replace(/ \(0\/s\)/g, '')}\n`)
+      }
+    })
+}

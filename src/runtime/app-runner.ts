@@ -1,0 +1,531 @@
+// Runs a plan on a transport: one task per partition of each sub-topology, a fetch → process →
+// commit loop, and exactly-once commits through the log's transactions (one transactional
+// producer for the worker, as Kafka Streams' exactly_once_v2), or at-least-once.
+import { setMaxListeners } from 'node:events'
+import { EddyError, isEddyError } from '../core/errors.js'
+import { murmur2, partitionForKey, toPositive } from '../core/murmur2.js'
+import type { LogRecord, RecordHeader, RecordInput } from '../core/record.js'
+import type { StoreSpec } from '../core/store.js'
+import type { Plan, SubTopology } from '../plan/plan.js'
+import type { TopicPartitionOffset, Transport, TransportProducer } from '../transport/transport.js'
+import { type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
+
+export type ProcessingGuarantee = 'exactly_once' | 'at_least_once'
+
+/** The state of one task's stores: what the runtime needs from the state layer. */
+export interface TaskStateHandle {
+  readonly stores: StoreProvider
+  /** Changelog records of what changed since the last commit, to send in the transaction. */
+  flushChangelog(): { topic: string; partition: number; records: RecordInput[] }[]
+  afterCommit(): Promise<void> | void
+  afterAbort(): void
+  storeSizes(): Map<string, number>
+  /** Entries and records restored at start, per store, when the state layer counts them. */
+  metrics?(): readonly { store: string; entries: number; restoredRecords: number }[]
+  close(): Promise<void> | void
+}
+
+export type TaskStateFactory = (task: {
+  taskId: string
+  partition: number
+  /** Tasks of the sub-topology: the partition count of its changelog topics. */
+  taskCount: number
+  stores: readonly StoreSpec[]
+  changelogTopic: (store: string) => string
+}) => Promise<TaskStateHandle>
+
+export interface RunnerOptions {
+  readonly appId: string
+  readonly transport: Transport
+  readonly taskState: TaskStateFactory
+  readonly guarantee?: ProcessingGuarantee
+  /** How often results and offsets are committed (default 100 ms exactly-once, 1 s at-least-once). */
+  readonly commitIntervalMs?: number
+  readonly outOfOrdernessMs?: number
+  readonly idleTimeoutMs?: number
+  readonly advanceWithWallClock?: boolean
+  /** Stop once every input has been caught up, with nothing processed, for this long. */
+  readonly untilIdleMs?: number
+  /** Most records a task processes before the loop moves on (and the bound on buffered input). */
+  readonly maxBatchRecords?: number
+  readonly stdout?: (line: string) => void
+  readonly signal?: AbortSignal
+  /** Called after each successful commit with how long it took. */
+  readonly onCommit?: (durationMs: number) => void
+}
+
+interface Input {
+  readonly topic: string
+  readonly partition: number
+  position: number
+  highWatermark: number
+  buffer: LogRecord[]
+  head: number
+  /** The largest record timestamp processed from this input. */
+  maxTimestamp: number
+}
+
+interface RunningTask {
+  readonly id: string
+  readonly sub: SubTopology
+  readonly partition: number
+  readonly executor: TaskExecutor
+  readonly state: TaskStateHandle
+  readonly inputs: Input[]
+}
+
+export interface RunnerStatus {
+  readonly recordsIn: number
+  readonly recordsOut: number
+  readonly commits: number
+  readonly lastCommitMs: number
+  readonly lag: number
+  /** The smallest task watermark (event time). */
+  readonly eventTime: number
+  readonly tasks: {
+    id: string
+    watermark: number
+    /** The largest record timestamp the task has processed (its stream time). */
+    eventTime: number
+    lag: number
+    stores: { store: string; entries: number; restoredRecords: number }[]
+  }[]
+  /** Each input partition of each task: records between its position and its end. */
+  readonly partitions: { task: string; topic: string; partition: number; lag: number }[]
+  readonly steps: Map<string, StepCounters>
+}
+
+const FETCH_BYTES = 1024 * 1024
+
+export class AppRunner {
+  private readonly guarantee: ProcessingGuarantee
+  private readonly commitIntervalMs: number
+  private readonly maxBatch: number
+  private tasks: RunningTask[] = []
+  private producer: TransportProducer | null = null
+  private readonly partitionCounts = new Map<string, number>()
+  private pending = new Map<string, RecordInput[]>()
+  private pendingCount = 0
+  private inTransaction = false
+  private stopping = false
+  private commits = 0
+  private lastCommitMs = 0
+  private recordsIn = 0
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly opts: RunnerOptions,
+  ) {
+    this.guarantee = opts.guarantee ?? 'exactly_once'
+    this.commitIntervalMs = opts.commitIntervalMs ?? (this.guarantee === 'exactly_once' ? 100 : 1000)
+    this.maxBatch = opts.maxBatchRecords ?? 10_000
+  }
+
+  private internal(name: string): string {
+    return `${this.opts.appId}-${name}`
+  }
+
+  /** Asks the loop to stop after a final commit. */
+  stop(): void {
+    this.stopping = true
+  }
+
+  status(): RunnerStatus {
+    let recordsOut = 0
+    const steps = new Map<string, StepCounters>()
+    for (const t of this.tasks) {
+      for (const [id, c] of t.executor.counters) {
+        const s = steps.get(id) ?? { in: 0, out: 0, errors: 0, skipped: 0, deadLettered: 0 }
+        s.in += c.in
+        s.out += c.out
+        s.errors += c.errors
+        s.skipped += c.skipped
+        s.deadLettered += c.deadLettered
+        steps.set(id, s)
+      }
+    }
+    for (const id of this.plan.order) {
+      const n = this.plan.node(id)
+      if (n.kind === 'sink') recordsOut += steps.get(id)?.out ?? 0
+    }
+    const partitions = this.tasks.flatMap((t) =>
+      t.inputs.map((i) => ({
+        task: t.id,
+        topic: i.topic,
+        partition: i.partition,
+        lag: Math.max(0, i.highWatermark - i.position),
+      })),
+    )
+    const tasks = this.tasks.map((t) => ({
+      id: t.id,
+      watermark: t.executor.watermark,
+      eventTime: Math.max(...t.inputs.map((i) => i.maxTimestamp)),
+      lag: partitions.reduce((s, p) => s + (p.task === t.id ? p.lag : 0), 0),
+      stores:
+        t.state
+          .metrics?.()
+          .map((m) => ({ store: m.store, entries: m.entries, restoredRecords: m.restoredRecords })) ??
+        [...t.state.storeSizes()].map(([store, entries]) => ({ store, entries, restoredRecords: 0 })),
+    }))
+    return {
+      recordsIn: this.recordsIn,
+      recordsOut,
+      commits: this.commits,
+      lastCommitMs: this.lastCommitMs,
+      lag: tasks.reduce((s, t) => s + t.lag, 0),
+      eventTime: tasks.length === 0 ? Number.NEGATIVE_INFINITY : Math.min(...tasks.map((t) => t.watermark)),
+      tasks,
+      partitions,
+      steps,
+    }
+  }
+
+  /** Creates topics and tasks, restores state, then runs until stopped; resolves after the final commit. */
+  async run(): Promise<void> {
+    const onAbort = () => this.stop()
+    this.opts.signal?.addEventListener('abort', onAbort)
+    try {
+      await this.setUp()
+      await this.loop()
+    } finally {
+      this.opts.signal?.removeEventListener('abort', onAbort)
+      await this.tearDown()
+    }
+  }
+
+  private async setUp(): Promise<void> {
+    const { transport } = this.opts
+    const subs = this.plan.subTopologies()
+    // Source topics must exist; their partition counts decide everything downstream.
+    for (const sub of subs) {
+      for (const t of sub.sourceTopics) {
+        const n = await transport.partitionCount(t)
+        if (n === null) {
+          throw new EddyError(
+            'UNKNOWN_TOPIC',
+            `the pipeline reads topic ${t}, which does not exist: create it first (eddy topics create ${t})`,
+          )
+        }
+        this.partitionCounts.set(t, n)
+      }
+    }
+    const taskCount = new Map<number, number>()
+    // Sub-topologies in plan order: a repartition topic's writer comes before its readers.
+    for (const sub of subs) {
+      const counts = sub.sourceTopics.map((t) => this.partitionCounts.get(t)!)
+      for (const rid of sub.repartitionInputs) {
+        const node = this.plan.node(rid)
+        if (node.kind === 'repartition') counts.push(this.partitionCounts.get(this.internal(node.topic)) ?? 1)
+      }
+      const distinct = new Set(counts)
+      if (distinct.size > 1) {
+        const inputs = [...sub.sourceTopics, ...sub.repartitionInputs]
+        throw new EddyError(
+          'INVALID_ARGUMENT',
+          `topics read together must have the same partition count (co-partitioning): ${inputs
+            .map((t, i) => `${t} has ${counts[i]}`)
+            .join(', ')}; repartition one of them`,
+        )
+      }
+      const partitions = counts[0] ?? 1
+      taskCount.set(sub.index, partitions)
+      for (const rid of sub.repartitionOutputs) {
+        const node = this.plan.node(rid)
+        if (node.kind !== 'repartition') continue
+        const topic = this.internal(node.topic)
+        this.partitionCounts.set(
+          topic,
+          await transport.ensureTopic(topic, { partitions: node.partitions ?? partitions }),
+        )
+      }
+      // Sinks and dead-letter topics are created when missing, with the task count.
+      for (const id of sub.nodes) {
+        const n = this.plan.node(id)
+        const topics: string[] = []
+        if (n.kind === 'sink' && n.target.type === 'topic') topics.push(n.target.topic)
+        if (n.errorPolicy.kind === 'deadLetter') topics.push(n.errorPolicy.topic)
+        for (const t of topics) {
+          if (this.partitionCounts.has(t)) continue
+          this.partitionCounts.set(
+            t,
+            (await transport.partitionCount(t)) ?? (await transport.ensureTopic(t, { partitions })),
+          )
+        }
+      }
+    }
+    if (this.guarantee === 'exactly_once') {
+      this.producer = await transport.producer({ transactionalId: `${this.opts.appId}-worker-0` })
+    } else {
+      this.producer = await transport.producer({})
+    }
+    for (const sub of subs) {
+      const n = taskCount.get(sub.index)!
+      for (let p = 0; p < n; p++) this.tasks.push(await this.createTask(sub, p, n))
+    }
+  }
+
+  private async createTask(sub: SubTopology, partition: number, taskCount: number): Promise<RunningTask> {
+    const id = `${sub.index}_${partition}`
+    const state = await this.opts.taskState({
+      taskId: id,
+      partition,
+      taskCount,
+      stores: sub.stores,
+      changelogTopic: (store) => this.internal(`${store}-changelog`),
+    })
+    for (const s of sub.stores) this.partitionCounts.set(this.internal(`${s.name}-changelog`), 0)
+    const executor = new TaskExecutor(
+      this.plan,
+      sub,
+      state.stores,
+      {
+        send: (topic, key, value, timestamp, headers, p) =>
+          this.buffer(topic, key, value, timestamp, headers, p),
+        partitionsOf: (topic) => this.partitionCounts.get(topic) ?? 1,
+        stdout: (line) => (this.opts.stdout ?? ((l: string) => process.stdout.write(`${l}\n`)))(line),
+      },
+      {
+        outOfOrdernessMs: this.opts.outOfOrdernessMs ?? 0,
+        advanceWithWallClock: this.opts.advanceWithWallClock ?? false,
+        idleTimeoutMs: this.opts.idleTimeoutMs ?? 5_000,
+        internalTopic: (name) => this.internal(name),
+        wallClockMs: () => Date.now(),
+        taskIndex: partition,
+        taskCount,
+      },
+    )
+    const topics = executor.inputTopics()
+    const committed = await this.opts.transport.committedOffsets(
+      this.opts.appId,
+      topics.map((topic) => ({ topic, partition })),
+    )
+    const inputs: Input[] = []
+    for (const topic of topics) {
+      const c = committed.find((x) => x.topic === topic && x.partition === partition)
+      const earliest = await this.opts.transport.earliestOffset(topic, partition)
+      const position = c === undefined || c.offset < 0 ? earliest : Math.max(c.offset, earliest)
+      const hw = await this.opts.transport.latestOffset(topic, partition, 'read_committed')
+      inputs.push({
+        topic,
+        partition,
+        position,
+        highWatermark: hw,
+        buffer: [],
+        head: 0,
+        maxTimestamp: Number.NEGATIVE_INFINITY,
+      })
+      if (hw > position) executor.markActive(topic, partition)
+      if (c?.metadata) executor.restorePartitionTime(topic, partition, c.metadata)
+    }
+    executor.init()
+    return { id, sub, partition, executor, state, inputs }
+  }
+
+  private buffer(
+    topic: string,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    headers: readonly RecordHeader[],
+    explicitPartition?: number,
+  ): void {
+    const partitions = this.partitionCounts.get(topic) ?? 1
+    // Null keys spread by value, so a replay puts each record where the first run did.
+    const partition =
+      explicitPartition ??
+      (key !== null
+        ? partitionForKey(key, partitions)
+        : value === null
+          ? 0
+          : toPositive(murmur2(value)) % partitions)
+    const k = `${partition}\u0000${topic}`
+    let list = this.pending.get(k)
+    if (list === undefined) {
+      list = []
+      this.pending.set(k, list)
+    }
+    list.push({ key, value, timestamp, headers })
+    this.pendingCount++
+  }
+
+  private async loop(): Promise<void> {
+    let lastCommit = Date.now()
+    let idleSince = Date.now()
+    while (!this.stopping) {
+      const fetched = await this.fetchAll()
+      let processed = 0
+      for (const t of this.tasks) processed += this.processTask(t)
+      for (const t of this.tasks) {
+        t.executor.tick()
+        t.executor.emitWatermarks()
+      }
+      this.recordsIn += processed
+      const now = Date.now()
+      if (now - lastCommit >= this.commitIntervalMs || this.pendingCount >= this.maxBatch) {
+        await this.commit()
+        lastCommit = Date.now()
+      }
+      const caughtUp = this.tasks.every((t) =>
+        t.inputs.every((i) => i.position >= i.highWatermark && i.head >= i.buffer.length),
+      )
+      if (processed > 0 || fetched > 0 || !caughtUp) idleSince = now
+      if (
+        this.opts.untilIdleMs !== undefined &&
+        caughtUp &&
+        this.pendingCount === 0 &&
+        !this.inTransaction &&
+        now - idleSince >= this.opts.untilIdleMs
+      ) {
+        break
+      }
+      if (caughtUp && processed === 0)
+        await this.waitForData(Math.max(1, Math.min(this.commitIntervalMs, 200)))
+    }
+    await this.commit()
+  }
+
+  /** Fills empty input buffers; returns how many records arrived. */
+  private async fetchAll(): Promise<number> {
+    let total = 0
+    const work: Promise<void>[] = []
+    for (const t of this.tasks) {
+      for (const input of t.inputs) {
+        if (input.head < input.buffer.length) continue
+        work.push(
+          this.opts.transport
+            .fetch(input.topic, input.partition, input.position, {
+              maxBytes: FETCH_BYTES,
+              isolation: 'read_committed',
+            })
+            .then((r) => {
+              input.buffer = r.records
+              input.head = 0
+              input.highWatermark = r.highWatermark
+              // Skipped offsets (control batches, aborted data) move the position on.
+              if (r.records.length === 0) input.position = Math.max(input.position, r.nextOffset)
+              total += r.records.length
+              if (r.records.length > 0) t.executor.markActive(input.topic, input.partition)
+            }),
+        )
+      }
+    }
+    await Promise.all(work)
+    return total
+  }
+
+  private async waitForData(maxWaitMs: number): Promise<void> {
+    const controller = new AbortController()
+    // One abort listener per input: past 10, Node would warn of a leak that is not one.
+    setMaxListeners(0, controller.signal)
+    const waits = this.tasks.flatMap((t) =>
+      t.inputs.map((i) =>
+        this.opts.transport.fetch(i.topic, i.partition, i.position, {
+          maxBytes: 1,
+          maxWaitMs,
+          isolation: 'read_committed',
+          signal: controller.signal,
+        }),
+      ),
+    )
+    if (waits.length === 0) return
+    try {
+      await Promise.race(waits)
+    } finally {
+      controller.abort()
+      await Promise.allSettled(waits)
+    }
+  }
+
+  /** Processes buffered records of one task in timestamp order across its inputs. */
+  private processTask(t: RunningTask): number {
+    let n = 0
+    while (n < this.maxBatch) {
+      let best: Input | null = null
+      for (const i of t.inputs) {
+        if (i.head >= i.buffer.length) {
+          // An input with data still to fetch must not be overtaken (timestamp order).
+          if (i.position < i.highWatermark) return n
+          continue
+        }
+        if (best === null || i.buffer[i.head]!.timestamp < best.buffer[best.head]!.timestamp) best = i
+      }
+      if (best === null) return n
+      const record = best.buffer[best.head++]!
+      best.position = record.offset + 1
+      if (record.timestamp > best.maxTimestamp) best.maxTimestamp = record.timestamp
+      t.executor.process(record)
+      n++
+    }
+    return n
+  }
+
+  private async commit(): Promise<void> {
+    const producer = this.producer
+    if (producer === null) return
+    const started = performance.now()
+    const eos = this.guarantee === 'exactly_once'
+    try {
+      if (eos && !this.inTransaction) {
+        producer.beginTransaction()
+        this.inTransaction = true
+      }
+      const sends: Promise<void>[] = []
+      for (const [k, records] of this.pending) {
+        const sep = k.indexOf('\u0000')
+        sends.push(producer.send(k.slice(sep + 1), Number(k.slice(0, sep)), records))
+      }
+      this.pending = new Map()
+      this.pendingCount = 0
+      for (const t of this.tasks) {
+        for (const c of t.state.flushChangelog()) {
+          if (c.records.length > 0) sends.push(producer.send(c.topic, c.partition, c.records))
+        }
+      }
+      await Promise.all(sends)
+      const offsets = this.offsetsToCommit()
+      if (eos) {
+        await producer.sendOffsets(this.opts.appId, offsets)
+        await producer.commitTransaction()
+        this.inTransaction = false
+      } else {
+        await this.opts.transport.commitOffsets(this.opts.appId, offsets)
+      }
+      for (const t of this.tasks) await t.state.afterCommit()
+      this.commits++
+      this.lastCommitMs = performance.now() - started
+      this.opts.onCommit?.(this.lastCommitMs)
+    } catch (err) {
+      if (eos && this.inTransaction) {
+        this.inTransaction = false
+        await producer.abortTransaction().catch(() => {})
+        for (const t of this.tasks) t.state.afterAbort()
+      }
+      throw err
+    }
+  }
+
+  private offsetsToCommit(): TopicPartitionOffset[] {
+    const out: TopicPartitionOffset[] = []
+    for (const t of this.tasks) {
+      for (const i of t.inputs) {
+        out.push({
+          topic: i.topic,
+          partition: i.partition,
+          offset: i.position,
+          metadata: t.executor.partitionTimeMetadata(i.topic, i.partition),
+        })
+      }
+    }
+    return out
+  }
+
+  private async tearDown(): Promise<void> {
+    for (const t of this.tasks) await t.state.close()
+    if (this.producer !== null) {
+      if (this.inTransaction) await this.producer.abortTransaction().catch(() => {})
+      await this.producer.close().catch((err) => {
+        if (!isEddyError(err)) throw err
+      })
+    }
+  }
+}

@@ -1,0 +1,139 @@
+// A key-value store in lmdb behind a write cache: serde → cache → changelog → bytes, as in Kafka
+// Streams. Reads are synchronous (the cache, then lmdb); writes reach lmdb only after the
+// transaction that carries their changelog records has committed.
+import type { Clock } from '../core/clock.js'
+import { type KeyValueStore, keyIdentity, type StoreSpec } from '../core/store.js'
+import type { BytesStore, BytesWrite } from './lmdb-env.js'
+import { type ChangelogEntry, decodeStoredValue, serializeKey } from './store-encoding.js'
+import { bytesId, type CacheEntry, type DurableStore, isExpired, WriteCache } from './write-cache.js'
+
+export class DurableKeyValueStore<K, V> implements KeyValueStore<K, V>, DurableStore {
+  private readonly cache: WriteCache<K, V>
+  /** The cache's entries by key identity, so a read needs no serialization. */
+  private readonly index = new Map<unknown, CacheEntry<K, V>>()
+
+  constructor(
+    readonly spec: StoreSpec<K, V>,
+    private readonly bytes: BytesStore,
+    private readonly clock: Clock,
+  ) {
+    this.cache = new WriteCache(spec, bytes)
+  }
+
+  get name(): string {
+    return this.spec.name
+  }
+
+  private cached(id: unknown): CacheEntry<K, V> | undefined {
+    const e = this.index.get(id)
+    // An entry the cache no longer holds (two identities with the same bytes) is stale.
+    return e !== undefined && this.cache.get(e.id) === e ? e : undefined
+  }
+
+  get(key: K): V | undefined {
+    const e = this.cached(keyIdentity(key))
+    const now = this.clock.nowMs()
+    if (e !== undefined)
+      return e.deleted || isExpired(this.spec.ttlMs, e.writtenMs, now) ? undefined : e.value
+    const stored = this.bytes.get(serializeKey(this.spec, key))
+    if (stored === undefined) return undefined
+    const { serialized, writtenMs } = decodeStoredValue(stored, this.spec.name)
+    if (isExpired(this.spec.ttlMs, writtenMs, now)) return undefined
+    return this.spec.valueSerde.deserialize(serialized)
+  }
+
+  put(key: K, value: V): void {
+    this.write(key, value, false)
+  }
+
+  delete(key: K): void {
+    this.write(key, undefined, true)
+  }
+
+  private write(key: K, value: V | undefined, deleted: boolean): void {
+    const id = keyIdentity(key)
+    const e = this.cached(id)
+    this.writeAt(id, e?.key ?? key, e?.bytesKey ?? serializeKey(this.spec, key), value, deleted)
+  }
+
+  private writeAt(id: unknown, key: K, bytesKey: Buffer, value: V | undefined, deleted: boolean): void {
+    if (deleted && !this.cache.mayHold(bytesKey)) return
+    const written = this.cache.write(key, 0, bytesKey, value, deleted, this.clock.nowMs())
+    if (written === null) this.index.delete(id)
+    else this.index.set(id, written)
+  }
+
+  /**
+   * lmdb's entries (a snapshot, in key order; a key the cache holds is read from the cache when
+   * reached), then the cache's entries lmdb does not hold. Writes during iteration behave as on a Map.
+   */
+  *entries(): IterableIterator<[K, V]> {
+    const now = this.clock.nowMs()
+    const ttl = this.spec.ttlMs
+    for (const [bytesKey, stored] of this.bytes.range()) {
+      const e = this.cache.get(bytesId(bytesKey))
+      if (e !== undefined) {
+        if (!e.deleted && !isExpired(ttl, e.writtenMs, now)) yield [e.key, e.value as V]
+        continue
+      }
+      const { serialized, writtenMs } = decodeStoredValue(stored, this.spec.name)
+      if (isExpired(ttl, writtenMs, now)) continue
+      yield [this.spec.keySerde.deserialize(bytesKey), this.spec.valueSerde.deserialize(serialized)]
+    }
+    for (const e of this.cache.values()) {
+      // Keys lmdb holds were visited above.
+      if (e.inBytes || e.deleted || isExpired(ttl, e.writtenMs, now)) continue
+      yield [e.key, e.value as V]
+    }
+  }
+
+  /** Entries, counting expired ones not yet swept. */
+  get size(): number {
+    return this.cache.size
+  }
+
+  get cachedEntries(): number {
+    return this.cache.cachedEntries
+  }
+
+  sweepExpired(nowMs: number): number {
+    const ttl = this.spec.ttlMs
+    if (ttl === undefined) return 0
+    const expired: { key: K; bytesKey: Buffer }[] = []
+    for (const [bytesKey, stored] of this.bytes.range()) {
+      if (this.cache.get(bytesId(bytesKey)) !== undefined) continue
+      if (isExpired(ttl, decodeStoredValue(stored, this.spec.name).writtenMs, nowMs)) {
+        expired.push({ key: this.spec.keySerde.deserialize(bytesKey), bytesKey })
+      }
+    }
+    for (const e of this.cache.values()) {
+      if (!e.deleted && isExpired(ttl, e.writtenMs, nowMs)) expired.push(e)
+    }
+    for (const { key, bytesKey } of expired) this.writeAt(keyIdentity(key), key, bytesKey, undefined, true)
+    return expired.length
+  }
+
+  takeDirty(): ChangelogEntry[] {
+    return this.cache.takeDirty()
+  }
+
+  hasPending(): boolean {
+    return this.cache.hasPending()
+  }
+
+  pendingWrites(): BytesWrite[] {
+    return this.cache.pendingWrites()
+  }
+
+  markPersisted(): void {
+    for (const e of this.cache.markPersisted()) {
+      const id = keyIdentity(e.key)
+      if (this.index.get(id) === e) this.index.delete(id)
+    }
+  }
+
+  discardPending(): void {
+    this.cache.discard()
+    this.index.clear()
+  }
+}

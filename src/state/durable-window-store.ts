@@ -1,0 +1,222 @@
+// A window store in lmdb behind a write cache. lmdb keys are [key length][key][window start], so
+// one key's windows are contiguous and ordered by start: `windowsOf` is a range scan.
+import type { Clock } from '../core/clock.js'
+import { keyIdentity, type StoreSpec, type WindowStore } from '../core/store.js'
+import type { BytesStore, BytesWrite } from './lmdb-env.js'
+import {
+  type ChangelogEntry,
+  decodeStoredValue,
+  serializeKey,
+  splitWindowKey,
+  windowKey,
+  windowKeyRange,
+} from './store-encoding.js'
+import { bytesId, type CacheEntry, type DurableStore, isExpired, WriteCache } from './write-cache.js'
+
+/** The cached windows of one key. */
+interface KeyWindows<K, V> {
+  readonly key: K
+  readonly keyBytes: Buffer
+  readonly windows: Map<number, CacheEntry<K, V>>
+}
+
+export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore {
+  private readonly cache: WriteCache<K, V>
+  /** The cache's entries by key identity, then window start. */
+  private readonly index = new Map<unknown, KeyWindows<K, V>>()
+
+  constructor(
+    readonly spec: StoreSpec<K, V>,
+    private readonly bytes: BytesStore,
+    private readonly clock: Clock,
+  ) {
+    this.cache = new WriteCache(spec, bytes)
+  }
+
+  get name(): string {
+    return this.spec.name
+  }
+
+  private cached(kw: KeyWindows<K, V> | undefined, start: number): CacheEntry<K, V> | undefined {
+    const e = kw?.windows.get(start)
+    return e !== undefined && this.cache.get(e.id) === e ? e : undefined
+  }
+
+  private keyBytesOf(key: K, kw: KeyWindows<K, V> | undefined): Buffer {
+    return kw?.keyBytes ?? serializeKey(this.spec, key)
+  }
+
+  get(key: K, windowStart: number): V | undefined {
+    const kw = this.index.get(keyIdentity(key))
+    const e = this.cached(kw, windowStart)
+    const now = this.clock.nowMs()
+    if (e !== undefined)
+      return e.deleted || isExpired(this.spec.ttlMs, e.writtenMs, now) ? undefined : e.value
+    const stored = this.bytes.get(windowKey(this.keyBytesOf(key, kw), windowStart, this.spec))
+    return stored === undefined ? undefined : this.decodeLive(stored, now)
+  }
+
+  private decodeLive(stored: Buffer, now: number): V | undefined {
+    const { serialized, writtenMs } = decodeStoredValue(stored, this.spec.name)
+    return isExpired(this.spec.ttlMs, writtenMs, now)
+      ? undefined
+      : this.spec.valueSerde.deserialize(serialized)
+  }
+
+  put(key: K, windowStart: number, value: V): void {
+    this.write(key, windowStart, value, false)
+  }
+
+  delete(key: K, windowStart: number): void {
+    this.write(key, windowStart, undefined, true)
+  }
+
+  private write(key: K, start: number, value: V | undefined, deleted: boolean): void {
+    const id = keyIdentity(key)
+    const kw = this.index.get(id)
+    const keyBytes = this.keyBytesOf(key, kw)
+    const e = this.cached(kw, start)
+    this.writeAt(
+      id,
+      kw?.key ?? key,
+      keyBytes,
+      e?.bytesKey ?? windowKey(keyBytes, start, this.spec),
+      start,
+      value,
+      deleted,
+    )
+  }
+
+  private writeAt(
+    id: unknown,
+    key: K,
+    keyBytes: Buffer,
+    bytesKey: Buffer,
+    start: number,
+    value: V | undefined,
+    deleted: boolean,
+  ): void {
+    if (deleted && !this.cache.mayHold(bytesKey)) return
+    const written = this.cache.write(key, start, bytesKey, value, deleted, this.clock.nowMs())
+    let kw = this.index.get(id)
+    if (written === null) {
+      kw?.windows.delete(start)
+      if (kw?.windows.size === 0) this.index.delete(id)
+      return
+    }
+    if (kw === undefined) {
+      kw = { key, keyBytes, windows: new Map() }
+      this.index.set(id, kw)
+    }
+    kw.windows.set(start, written)
+  }
+
+  /** One key's windows in order of start: lmdb's range, with the cache's writes applied. */
+  *windowsOf(key: K): IterableIterator<[number, V]> {
+    const now = this.clock.nowMs()
+    const kw = this.index.get(keyIdentity(key))
+    const keyBytes = this.keyBytesOf(key, kw)
+    const { start, end } = windowKeyRange(keyBytes)
+    const merged = new Map<number, V>()
+    for (const [bytesKey, stored] of this.bytes.range(start, end)) {
+      if (this.cache.get(bytesId(bytesKey)) !== undefined) continue
+      const { serialized, writtenMs } = decodeStoredValue(stored, this.spec.name)
+      if (isExpired(this.spec.ttlMs, writtenMs, now)) continue
+      merged.set(splitWindowKey(bytesKey, this.spec.name).start, this.spec.valueSerde.deserialize(serialized))
+    }
+    for (const e of kw?.windows.values() ?? []) {
+      if (this.cache.get(e.id) !== e || e.deleted || isExpired(this.spec.ttlMs, e.writtenMs, now)) continue
+      merged.set(e.start, e.value as V)
+    }
+    yield* [...merged.entries()].sort((a, b) => a[0] - b[0])
+  }
+
+  /** lmdb's windows (a snapshot in key order, the cache's version when it has one), then the cache's new ones. */
+  *entries(): IterableIterator<[K, number, V]> {
+    const now = this.clock.nowMs()
+    const ttl = this.spec.ttlMs
+    let lastKeyBytes: Buffer | null = null
+    let lastKey: K | undefined
+    for (const [bytesKey, stored] of this.bytes.range()) {
+      const e = this.cache.get(bytesId(bytesKey))
+      if (e !== undefined) {
+        if (!e.deleted && !isExpired(ttl, e.writtenMs, now)) yield [e.key, e.start, e.value as V]
+        continue
+      }
+      const { serialized, writtenMs } = decodeStoredValue(stored, this.spec.name)
+      if (isExpired(ttl, writtenMs, now)) continue
+      const { keyBytes, start } = splitWindowKey(bytesKey, this.spec.name)
+      // Consecutive windows of one key share its deserialized key.
+      if (lastKeyBytes === null || !keyBytes.equals(lastKeyBytes)) {
+        lastKeyBytes = keyBytes
+        lastKey = this.spec.keySerde.deserialize(keyBytes)
+      }
+      yield [lastKey as K, start, this.spec.valueSerde.deserialize(serialized)]
+    }
+    for (const e of this.cache.values()) {
+      if (e.inBytes || e.deleted || isExpired(ttl, e.writtenMs, now)) continue
+      yield [e.key, e.start, e.value as V]
+    }
+  }
+
+  /** Windows, counting expired ones not yet swept. */
+  get size(): number {
+    return this.cache.size
+  }
+
+  get cachedEntries(): number {
+    return this.cache.cachedEntries
+  }
+
+  sweepExpired(nowMs: number): number {
+    const ttl = this.spec.ttlMs
+    if (ttl === undefined) return 0
+    const expired: { key: K; keyBytes: Buffer; bytesKey: Buffer; start: number }[] = []
+    for (const [bytesKey, stored] of this.bytes.range()) {
+      if (this.cache.get(bytesId(bytesKey)) !== undefined) continue
+      if (!isExpired(ttl, decodeStoredValue(stored, this.spec.name).writtenMs, nowMs)) continue
+      const { keyBytes, start } = splitWindowKey(bytesKey, this.spec.name)
+      expired.push({ key: this.spec.keySerde.deserialize(keyBytes), keyBytes, bytesKey, start })
+    }
+    for (const e of this.cache.values()) {
+      if (e.deleted || !isExpired(ttl, e.writtenMs, nowMs)) continue
+      const kw = this.index.get(keyIdentity(e.key))
+      expired.push({
+        key: e.key,
+        keyBytes: kw?.keyBytes ?? serializeKey(this.spec, e.key),
+        bytesKey: e.bytesKey,
+        start: e.start,
+      })
+    }
+    for (const x of expired)
+      this.writeAt(keyIdentity(x.key), x.key, x.keyBytes, x.bytesKey, x.start, undefined, true)
+    return expired.length
+  }
+
+  takeDirty(): ChangelogEntry[] {
+    return this.cache.takeDirty()
+  }
+
+  hasPending(): boolean {
+    return this.cache.hasPending()
+  }
+
+  pendingWrites(): BytesWrite[] {
+    return this.cache.pendingWrites()
+  }
+
+  markPersisted(): void {
+    for (const e of this.cache.markPersisted()) {
+      const id = keyIdentity(e.key)
+      const kw = this.index.get(id)
+      if (kw?.windows.get(e.start) !== e) continue
+      kw.windows.delete(e.start)
+      if (kw.windows.size === 0) this.index.delete(id)
+    }
+  }
+
+  discardPending(): void {
+    this.cache.discard()
+    this.index.clear()
+  }
+}

@@ -1,0 +1,179 @@
+// The write cache in front of a store's lmdb bytes. Writes land here (dirty); at a commit the
+// dirty entries become changelog records and pending lmdb writes; once the transaction has
+// committed the pending writes go to lmdb and the entries leave the cache. lmdb therefore only
+// ever holds committed state, and an aborted transaction is undone by dropping the cache.
+import type { StoreSpec } from '../core/store.js'
+import type { BytesStore, BytesWrite } from './lmdb-env.js'
+import { type ChangelogEntry, changelogEntry, checkValueSize, encodeStoredValue } from './store-encoding.js'
+
+export interface CacheEntry<K, V> {
+  readonly key: K
+  /** The window start (0 in a key-value store). */
+  readonly start: number
+  /** The lmdb key, which is also the changelog key. */
+  readonly bytesKey: Buffer
+  /** `bytesKey` as a string: the cache's own key. */
+  readonly id: string
+  value: V | undefined
+  deleted: boolean
+  writtenMs: number
+  /** Changed since the last `takeDirty`. */
+  dirty: boolean
+  /** lmdb holds this key (as of the last persist). */
+  inBytes: boolean
+}
+
+/** What TaskState needs of every durable store to run the commit cycle. */
+export interface DurableStore {
+  readonly name: string
+  readonly spec: StoreSpec
+  /** The entries written since the last call, as changelog records; they become pending. */
+  takeDirty(): ChangelogEntry[]
+  hasPending(): boolean
+  /** The lmdb writes of the pending entries (to be written with the checkpoint). */
+  pendingWrites(): BytesWrite[]
+  /** The pending writes are in lmdb: forget them. */
+  markPersisted(): void
+  /** The transaction aborted: forget every uncommitted write, reads go back to lmdb. */
+  discardPending(): void
+  /** Deletes the entries whose TTL has passed (the deletes go to the changelog); returns how many. */
+  sweepExpired(nowMs: number): number
+  readonly size: number
+  /** Entries in the write cache (dirty or pending). */
+  readonly cachedEntries: number
+}
+
+export function bytesId(bytesKey: Buffer): string {
+  return bytesKey.toString('latin1')
+}
+
+export class WriteCache<K, V> {
+  private readonly entries = new Map<string, CacheEntry<K, V>>()
+  private readonly pending = new Map<string, BytesWrite>()
+  /** Entries the cache adds to (or hides from) lmdb's count. */
+  private sizeDelta = 0
+
+  constructor(
+    private readonly spec: StoreSpec<K, V>,
+    private readonly bytes: BytesStore,
+  ) {}
+
+  get(id: string): CacheEntry<K, V> | undefined {
+    return this.entries.get(id)
+  }
+
+  values(): IterableIterator<CacheEntry<K, V>> {
+    return this.entries.values()
+  }
+
+  get cachedEntries(): number {
+    return this.entries.size
+  }
+
+  get size(): number {
+    return this.bytes.count() + this.sizeDelta
+  }
+
+  /** True when a delete of this key would change anything (lmdb, the cache or a pending write has it). */
+  mayHold(bytesKey: Buffer): boolean {
+    const id = bytesId(bytesKey)
+    return this.entries.has(id) || this.pending.has(id) || this.bytes.has(bytesKey)
+  }
+
+  /** Records a put (or a delete) of the key; returns its entry, or null when the cache need not keep one. */
+  write(
+    key: K,
+    start: number,
+    bytesKey: Buffer,
+    value: V | undefined,
+    deleted: boolean,
+    nowMs: number,
+  ): CacheEntry<K, V> | null {
+    const id = bytesId(bytesKey)
+    let e = this.entries.get(id)
+    if (e === undefined) {
+      const inBytes = this.bytes.has(bytesKey)
+      // Until the write below, the entry stands for what lmdb holds: it changes nothing yet.
+      e = {
+        key,
+        start,
+        bytesKey,
+        id,
+        value: undefined,
+        deleted: !inBytes,
+        writtenMs: nowMs,
+        dirty: false,
+        inBytes,
+      }
+      this.entries.set(id, e)
+    }
+    this.sizeDelta -= contribution(e)
+    e.value = value
+    e.deleted = deleted
+    e.writtenMs = nowMs
+    e.dirty = true
+    this.sizeDelta += contribution(e)
+    // A delete of a key that only ever lived in the cache needs no tombstone.
+    if (deleted && !e.inBytes && !this.pending.has(id)) {
+      this.entries.delete(id)
+      return null
+    }
+    return e
+  }
+
+  takeDirty(): ChangelogEntry[] {
+    const out: ChangelogEntry[] = []
+    for (const e of this.entries.values()) {
+      if (!e.dirty) continue
+      const serialized = e.deleted ? null : this.spec.valueSerde.serialize(e.value as V)
+      checkValueSize(this.spec, e.bytesKey, serialized)
+      e.dirty = false
+      out.push(changelogEntry(e.bytesKey, serialized, e.deleted, e.writtenMs))
+      this.pending.set(e.id, {
+        key: e.bytesKey,
+        value: e.deleted ? null : encodeStoredValue(serialized, e.writtenMs),
+      })
+    }
+    return out
+  }
+
+  hasPending(): boolean {
+    return this.pending.size > 0
+  }
+
+  pendingWrites(): BytesWrite[] {
+    return [...this.pending.values()]
+  }
+
+  /** The pending writes are in lmdb: entries not written since leave the cache; returns them. */
+  markPersisted(): CacheEntry<K, V>[] {
+    this.pending.clear()
+    const evicted: CacheEntry<K, V>[] = []
+    this.sizeDelta = 0
+    for (const e of this.entries.values()) {
+      if (!e.dirty) {
+        this.entries.delete(e.id)
+        evicted.push(e)
+        continue
+      }
+      e.inBytes = this.bytes.has(e.bytesKey)
+      this.sizeDelta += contribution(e)
+    }
+    return evicted
+  }
+
+  discard(): void {
+    this.entries.clear()
+    this.pending.clear()
+    this.sizeDelta = 0
+  }
+}
+
+function contribution(e: CacheEntry<unknown, unknown>): number {
+  return (e.deleted ? 0 : 1) - (e.inBytes ? 1 : 0)
+}
+
+/** True when an entry last written at `writtenMs` has outlived the store's TTL at `nowMs`. */
+export function isExpired(ttlMs: number | undefined, writtenMs: number, nowMs: number): boolean {
+  return ttlMs !== undefined && nowMs - writtenMs >= ttlMs
+}

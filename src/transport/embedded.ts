@@ -1,0 +1,109 @@
+// The embedded transport: the processor reads and writes the in-process log directly.
+import { EddyError } from '../core/errors.js'
+import type { EventLog } from '../log/event-log.js'
+import type {
+  FetchedRecords,
+  TopicPartitionOffset,
+  TopicSpec,
+  Transport,
+  TransportProducer,
+} from './transport.js'
+
+export class EmbeddedTransport implements Transport {
+  readonly kind = 'embedded'
+
+  /** `ownsLog`: close the log when the transport closes. */
+  constructor(
+    readonly log: EventLog,
+    private readonly ownsLog = false,
+  ) {}
+
+  async ensureTopic(topic: string, spec: TopicSpec): Promise<number> {
+    if (!this.log.hasTopic(topic)) {
+      this.log.createTopic(topic, {
+        partitions: spec.partitions,
+        compact: spec.compact ?? false,
+        ...(spec.compact ? { retentionMs: null } : {}),
+      })
+      return spec.partitions
+    }
+    const d = this.log.describeTopic(topic)
+    if (spec.compact && !d.config.compact) {
+      throw new EddyError(
+        'INVALID_ARGUMENT',
+        `topic ${topic} exists but is not compacted; Eddy needs it compacted: delete it or recreate it with --compact`,
+      )
+    }
+    return d.partitions.length
+  }
+
+  async partitionCount(topic: string): Promise<number | null> {
+    return this.log.hasTopic(topic) ? this.log.partitionCount(topic) : null
+  }
+
+  async fetch(
+    topic: string,
+    partition: number,
+    offset: number,
+    opts: {
+      maxBytes?: number
+      maxWaitMs?: number
+      isolation: 'read_committed' | 'read_uncommitted'
+      signal?: AbortSignal
+    },
+  ): Promise<FetchedRecords> {
+    const r = await this.log.read(topic, partition, offset, opts)
+    return {
+      records: r.records,
+      nextOffset: r.nextOffset,
+      highWatermark: opts.isolation === 'read_committed' ? r.lastStableOffset : r.highWatermark,
+    }
+  }
+
+  async earliestOffset(topic: string, partition: number): Promise<number> {
+    return this.log.earliestOffset(topic, partition)
+  }
+
+  async latestOffset(
+    topic: string,
+    partition: number,
+    isolation: 'read_committed' | 'read_uncommitted',
+  ): Promise<number> {
+    return this.log.latestOffset(topic, partition, isolation)
+  }
+
+  async committedOffsets(
+    group: string,
+    partitions: readonly { topic: string; partition: number }[],
+  ): Promise<TopicPartitionOffset[]> {
+    const committed = this.log.groups.fetch(group, partitions)
+    return committed.map((c) => ({
+      topic: c.topic,
+      partition: c.partition,
+      offset: c.offset,
+      metadata: c.metadata,
+    }))
+  }
+
+  async commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    await this.log.groups.commit(group, offsets)
+  }
+
+  async producer(opts: { transactionalId?: string }): Promise<TransportProducer> {
+    const p = await this.log.producer(opts.transactionalId ? { transactionalId: opts.transactionalId } : {})
+    return {
+      send: async (topic, partition, records) => {
+        await p.send(topic, partition, records)
+      },
+      beginTransaction: () => p.beginTransaction(),
+      sendOffsets: (group, offsets) => p.sendOffsets(group, offsets),
+      commitTransaction: () => p.commitTransaction(),
+      abortTransaction: () => p.abortTransaction(),
+      close: () => p.close(),
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsLog) await this.log.close()
+  }
+}
