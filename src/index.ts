@@ -12,8 +12,11 @@ import {
 } from './runtime/app-runner.js'
 import { MetricsServer } from './server/metrics-server.js'
 import { MemoryTaskState } from './state/memory-task-state.js'
-import { TaskState } from './state/task-state.js'
+import { type RestoreProgress, TaskState } from './state/task-state.js'
 import { EmbeddedTransport } from './transport/embedded.js'
+// Registers the gzip/snappy/lz4/zstd decompressor with core, so the embedded log reads the
+// compressed batches Kafka clients produce (see protocol/compression.ts).
+import './protocol/compression.js'
 
 export { type Clock, ManualClock, systemClock } from './core/clock.js'
 export type { Duration } from './core/duration.js'
@@ -24,6 +27,7 @@ export { bytes, json, type Serde, string } from './core/serde.js'
 export type { KeyValueStore, StoreSpec, WindowStore } from './core/store.js'
 export type { StreamRecord } from './core/stream-record.js'
 export { type Aggregator, aggregate, avg, count, max, min, reduce, sum } from './dsl/aggregators.js'
+export { keyValueStore, type StoreOptions, windowStore } from './dsl/stores.js'
 export {
   GroupedStream,
   type KeyValue,
@@ -58,6 +62,7 @@ export type { Processor, ProcessorContext, Timer } from './plan/processor.js'
 export { describePlan, planToMermaid } from './plan/render.js'
 export type { ProcessingGuarantee, RunnerStatus } from './runtime/app-runner.js'
 export { ProcessingError } from './runtime/task-executor.js'
+export type { RestoreProgress } from './state/task-state.js'
 
 export interface AppOptions {
   /** Names the app: its consumer group, internal topics and state. */
@@ -74,6 +79,8 @@ export interface AppOptions {
   readonly idleTimeoutMs?: number
   /** When every input is idle, event time follows the wall clock, so quiet windows close. */
   readonly advanceWithWallClock?: boolean
+  /** Most records a task processes per loop, between commit checks (default 10,000). */
+  readonly maxBatchRecords?: number
   /** Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while running (0: any free port). */
   readonly metricsPort?: number
 }
@@ -84,6 +91,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal
   /** Called about once a second with the app's progress. */
   readonly onStatus?: (status: RunnerStatus) => void
+  /** Called as each task's stores are restored from their changelogs at start-up. */
+  readonly onRestoreProgress?: (progress: RestoreProgress & { readonly taskId: string }) => void
   /** Serve Prometheus metrics on this port while running (overrides `AppOptions.metricsPort`). */
   readonly metricsPort?: number
 }
@@ -127,6 +136,8 @@ export class App extends Topology {
             transport,
             changelogTopic: t.changelogTopic,
             clock: systemClock,
+            onRestoreProgress:
+              opts.onRestoreProgress && ((p) => opts.onRestoreProgress?.({ ...p, taskId: t.taskId })),
           })
     const metricsPort = opts.metricsPort ?? this.options.metricsPort ?? defaults.metricsPort
     const metrics = metricsPort === undefined ? null : new EddyMetrics()
@@ -139,6 +150,7 @@ export class App extends Topology {
       outOfOrdernessMs: this.options.outOfOrdernessMs,
       idleTimeoutMs: this.options.idleTimeoutMs,
       advanceWithWallClock: this.options.advanceWithWallClock,
+      maxBatchRecords: this.options.maxBatchRecords,
       untilIdleMs: opts.untilIdleMs ?? defaults.untilIdleMs,
       signal: opts.signal,
       onCommit: metrics === null ? undefined : (ms) => metrics.observeCommit(ms),

@@ -1,5 +1,6 @@
 // The typed fluent API. Every call returns a new, immutable builder over a plan node; the types
 // flow from source to sink. The DSL only builds a plan: it never runs anything.
+import { type Duration, toMs } from '../core/duration.js'
 import { EddyError } from '../core/errors.js'
 import type { RecordHeader } from '../core/record.js'
 import { json, type Serde } from '../core/serde.js'
@@ -372,7 +373,7 @@ export class Stream<K, V> {
 
   /**
    * The low-level processor API: your own processor with declared stores and timers.
-   * @example stream.process(() => new Deduplicate(), { name: 'dedupe', stores: [kvStore('seen')] })
+   * @example stream.process(() => new Deduplicate(), { name: 'dedupe', stores: [keyValueStore('seen')] })
    */
   process<K2, V2>(
     create: () => Processor<K, V, K2, V2>,
@@ -385,7 +386,11 @@ export class Stream<K, V> {
       label: 'process',
       parents: [this.nodeId],
       errorPolicy: policyOf(opts.onError),
-      stores: opts.stores ?? [],
+      // Timers are state too: they live in a store of their own, restored with the others.
+      stores: [
+        ...(opts.stores ?? []),
+        { name: `${id}-timers`, kind: 'kv', keySerde: json(), valueSerde: json() },
+      ],
       create: create as unknown as () => Processor<unknown, unknown, unknown, unknown>,
       sideOutputs: opts.sideOutputs ?? [],
     })
@@ -491,7 +496,10 @@ export class GroupedStream<K, V> {
    */
   aggregate<S extends AggregatorsOf<V>, R = never, A = unknown>(
     spec: S | Aggregator<V, A, R>,
-    opts?: StepOptions,
+    opts?: StepOptions & {
+      /** Forget a key's aggregate when it was not updated for this long (wall-clock time). */
+      ttl?: Duration
+    },
   ): Table<K, AggregateResult<S, R>> {
     const agg = combine(spec as AggregatorSpec<V>)
     const id = this.topology.id('aggregate', opts?.name)
@@ -502,7 +510,15 @@ export class GroupedStream<K, V> {
       label: `aggregate(${agg.kind})`,
       parents: [this.nodeId],
       errorPolicy: policyOf(opts?.onError),
-      stores: [{ name: store, kind: 'kv', keySerde: json(), valueSerde: json() }],
+      stores: [
+        {
+          name: store,
+          kind: 'kv',
+          keySerde: json(),
+          valueSerde: json(),
+          ttlMs: opts?.ttl === undefined ? undefined : toMs(opts.ttl, `ttl of step ${id}`),
+        },
+      ],
       create: () =>
         new KeyedAggregateProcessor(agg, store) as unknown as Processor<unknown, unknown, unknown, unknown>,
       sideOutputs: [],

@@ -418,14 +418,25 @@ describe('PartitionLog damage in a sealed segment', () => {
   it('fetch refuses a batch whose base offset is past the segment (outside the CRC)', async () => {
     const { log, file, positions } = await logWithSealedSegment()
     overwrite(file, positions[1]!, int64(1_000_000))
-    await assert.rejects(log.fetch('t', 0, 0), corruptAt(file, positions[1]!))
+    // The good batch before the damage is returned alone; reading on from there is an error.
+    const before = await log.read('t', 0, 0)
+    assert.deepEqual(
+      before.records.map((r) => r.offset),
+      [0],
+    )
+    await assert.rejects(log.fetch('t', 0, before.nextOffset), corruptAt(file, positions[1]!))
     await log.close()
   })
 
   it('fetch refuses a batch whose base offset does not follow the previous batch', async () => {
     const { log, file, positions } = await logWithSealedSegment()
     overwrite(file, positions[2]!, int64(0))
-    await assert.rejects(log.fetch('t', 0, 0), corruptAt(file, positions[2]!))
+    const before = await log.read('t', 0, 0)
+    assert.deepEqual(
+      before.records.map((r) => r.offset),
+      [0, 1],
+    )
+    await assert.rejects(log.fetch('t', 0, before.nextOffset), corruptAt(file, positions[2]!))
     // Batches after the damaged segment are still readable.
     const later = await log.read('t', 0, 3)
     assert.deepEqual(

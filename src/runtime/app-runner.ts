@@ -19,6 +19,8 @@ export interface TaskStateHandle {
   flushChangelog(): { topic: string; partition: number; records: RecordInput[] }[]
   afterCommit(): Promise<void> | void
   afterAbort(): void
+  /** Deletes entries past their TTL (the deletes go to the changelog). */
+  sweepExpired?(nowMs: number): number
   storeSizes(): Map<string, number>
   /** Entries and records restored at start, per store, when the state layer counts them. */
   metrics?(): readonly { store: string; entries: number; restoredRecords: number }[]
@@ -96,6 +98,8 @@ export interface RunnerStatus {
 }
 
 const FETCH_BYTES = 1024 * 1024
+/** Records a task may have inside its async steps before the loop stops feeding it. */
+const ASYNC_BACKLOG_MAX = 1024
 
 export class AppRunner {
   private readonly guarantee: ProcessingGuarantee
@@ -450,6 +454,8 @@ export class AppRunner {
         if (best === null || i.buffer[i.head]!.timestamp < best.buffer[best.head]!.timestamp) best = i
       }
       if (best === null) return n
+      // Async steps hold records; past this backlog the task waits for their results.
+      if (t.executor.pendingAsync() >= ASYNC_BACKLOG_MAX) return n
       const record = best.buffer[best.head++]!
       best.position = record.offset + 1
       if (record.timestamp > best.maxTimestamp) best.maxTimestamp = record.timestamp
@@ -469,6 +475,8 @@ export class AppRunner {
         producer.beginTransaction()
         this.inTransaction = true
       }
+      // Results still inside async steps belong to this commit's offsets: wait for them.
+      await Promise.all(this.tasks.map((t) => t.executor.settle()))
       const sends: Promise<void>[] = []
       for (const [k, records] of this.pending) {
         const sep = k.indexOf('\u0000')
@@ -476,7 +484,9 @@ export class AppRunner {
       }
       this.pending = new Map()
       this.pendingCount = 0
+      const now = Date.now()
       for (const t of this.tasks) {
+        t.state.sweepExpired?.(now)
         for (const c of t.state.flushChangelog()) {
           if (c.records.length > 0) sends.push(producer.send(c.topic, c.partition, c.records))
         }

@@ -9,6 +9,7 @@ import type { StreamRecord } from '../core/stream-record.js'
 import type { AnyRecord, ErrorPolicy, PlanNode, ProcessNode } from '../plan/nodes.js'
 import type { Plan, SubTopology } from '../plan/plan.js'
 import type { Processor, ProcessorContext, Timer } from '../plan/processor.js'
+import { AsyncStage } from './async-stage.js'
 import { TimerService } from './timers.js'
 import { type ChannelWatermark, WatermarkTracker } from './watermarks.js'
 
@@ -89,6 +90,10 @@ export class TaskExecutor {
   }[] = []
   /** The source record being processed: errors and dead letters name it. */
   private current: LogRecord | null = null
+  private readonly asyncStages: AsyncStage[] = []
+  private asyncFailure: unknown = null
+  private deferredAdvance = false
+  private readonly settleWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = []
   /** The last watermark marker sent downstream, to send only changes. */
   private lastMarker: { watermark: number; idle: boolean } | null = null
 
@@ -133,6 +138,8 @@ export class TaskExecutor {
    */
   emitWatermarks(): void {
     if (this.sub.repartitionOutputs.length === 0) return
+    // Records still inside async steps will be written with older timestamps: wait for them.
+    if (this.pendingAsync() > 0) return
     const watermark = this.watermarks.watermark
     const idle = this.watermarks.isIdle()
     if (this.lastMarker !== null && this.lastMarker.watermark === watermark && this.lastMarker.idle === idle)
@@ -210,6 +217,11 @@ export class TaskExecutor {
       parsed.time ?? null,
       parsed.watermark ?? Number.NEGATIVE_INFINITY,
     )
+    // A source partition that had records holds time back after a restart as it did before, until
+    // it has been quiet for the idle timeout; without this, one already read to its end would be
+    // idle at once, and windows would close that an uninterrupted run leaves open.
+    const time = parsed.time as { maxTs?: unknown } | null
+    if (typeof time?.maxTs === 'number') this.markActive(topic, partition)
   }
 
   markActive(topic: string, partition: number): void {
@@ -249,7 +261,54 @@ export class TaskExecutor {
     return this.watermarks.observe(partition, timestamp, this.opts.wallClockMs())
   }
 
+  /** Records inside async steps, not yet emitted. */
+  pendingAsync(): number {
+    let n = 0
+    for (const s of this.asyncStages) n += s.pending
+    return n
+  }
+
+  /** Resolves once every async step has emitted everything; rejects if one failed the task. */
+  settle(): Promise<void> {
+    if (this.asyncFailure !== null) return Promise.reject(this.asyncFailure)
+    if (this.pendingAsync() === 0) return Promise.resolve()
+    return new Promise((resolve, reject) => this.settleWaiters.push({ resolve, reject }))
+  }
+
+  private onAsyncIdle(): void {
+    if (this.pendingAsync() > 0 && this.asyncFailure === null) return
+    // Event time held back while async results were outstanding moves on now.
+    if (this.deferredAdvance && this.asyncFailure === null) {
+      this.deferredAdvance = false
+      try {
+        this.advanceEventTime()
+      } catch (err) {
+        this.asyncFailure = err instanceof StepFailure ? err.error : err
+      }
+    }
+    const waiters = this.settleWaiters.splice(0)
+    for (const w of waiters) {
+      if (this.asyncFailure !== null) w.reject(this.asyncFailure)
+      else w.resolve()
+    }
+  }
+
+  private withSource(source: LogRecord | null, fn: () => void): void {
+    const prev = this.current
+    this.current = source
+    try {
+      fn()
+    } finally {
+      this.current = prev
+    }
+  }
+
   private advanceEventTime(): void {
+    // Windows must not close while results of earlier records are still inside an async step.
+    if (this.pendingAsync() > 0) {
+      this.deferredAdvance = true
+      return
+    }
     const wm = this.watermarks.watermark
     for (const p of this.processors) {
       p.ctx.timers.fireEvent(wm, (t) => this.guard(p.node, () => p.processor.onTimer?.(t, p.ctx)))
@@ -265,6 +324,10 @@ export class TaskExecutor {
     const counters = this.countersOf(node.kind === 'source' ? node.id : `${node.id}.read`)
     const timestampOf = node.kind === 'source' ? node.timestampOf : undefined
     const timedByMarkers = node.kind === 'repartition'
+    // `${topic}-${partition}` made once per partition: a new string per record costs a hash each lookup.
+    const partitionIds: string[] = []
+    const partitionId = (raw: LogRecord) =>
+      partitionIds[raw.partition] ?? (partitionIds[raw.partition] = `${raw.topic}-${raw.partition}`)
     return (raw) => {
       if (timedByMarkers) {
         const marker = markerOf(raw)
@@ -292,7 +355,7 @@ export class TaskExecutor {
       }
       counters.out++
       push(record)
-      if (!timedByMarkers && this.observe(`${raw.topic}-${raw.partition}`, record.timestamp))
+      if (!timedByMarkers && this.observe(partitionId(raw), record.timestamp))
         this.advanceEventTime()
     }
   }
@@ -349,11 +412,26 @@ export class TaskExecutor {
       }
       case 'sink':
         return this.sinkPush(node, counters)
-      case 'async':
-        throw new EddyError(
-          'INVALID_ARGUMENT',
-          `step ${node.id}: mapAsync is not supported by this executor yet`,
-        )
+      case 'async': {
+        const stage = new AsyncStage(node, {
+          emit: (r, source) => {
+            counters.out++
+            this.withSource(source, () => next(r))
+          },
+          fail: (err, source) =>
+            this.withSource(source, () => this.onError(node.id, node.errorPolicy, counters, err)),
+          onIdle: () => this.onAsyncIdle(),
+          onFatal: (err) => {
+            this.asyncFailure ??= err instanceof StepFailure ? err.error : err
+            this.onAsyncIdle()
+          },
+        })
+        this.asyncStages.push(stage)
+        return (r) => {
+          counters.in++
+          stage.push(r, this.current)
+        }
+      }
     }
   }
 

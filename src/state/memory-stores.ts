@@ -2,16 +2,27 @@
 import { type KeyValueStore, keyIdentity, type WindowStore } from '../core/store.js'
 
 export class MemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
-  private readonly map = new Map<unknown, [K, V]>()
+  // [key, value, last write ms]
+  private readonly map = new Map<unknown, [K, V, number]>()
 
-  constructor(readonly name: string) {}
+  /** With `ttlMs`, entries not written for that long (by `nowMs`) are hidden, then swept. */
+  constructor(
+    readonly name: string,
+    private readonly ttlMs?: number,
+    private readonly nowMs: () => number = () => 0,
+  ) {}
+
+  private live(e: [K, V, number] | undefined): e is [K, V, number] {
+    return e !== undefined && (this.ttlMs === undefined || this.nowMs() - e[2] < this.ttlMs)
+  }
 
   get(key: K): V | undefined {
-    return this.map.get(keyIdentity(key))?.[1]
+    const e = this.map.get(keyIdentity(key))
+    return this.live(e) ? e[1] : undefined
   }
 
   put(key: K, value: V): void {
-    this.map.set(keyIdentity(key), [key, value])
+    this.map.set(keyIdentity(key), [key, value, this.ttlMs === undefined ? 0 : this.nowMs()])
   }
 
   delete(key: K): void {
@@ -19,11 +30,24 @@ export class MemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 
   *entries(): IterableIterator<[K, V]> {
-    for (const [k, v] of this.map.values()) yield [k, v]
+    for (const e of this.map.values()) if (this.live(e)) yield [e[0], e[1]]
   }
 
   get size(): number {
     return this.map.size
+  }
+
+  /** Deletes expired entries; returns how many. */
+  sweepExpired(): number {
+    if (this.ttlMs === undefined) return 0
+    let n = 0
+    for (const [id, e] of this.map) {
+      if (!this.live(e)) {
+        this.map.delete(id)
+        n++
+      }
+    }
+    return n
   }
 }
 

@@ -212,3 +212,25 @@ describe('aggregations', () => {
     ])
   })
 })
+
+describe('state TTL', () => {
+  it('a key not updated for longer than its ttl starts again from scratch', () => {
+    const t = new Topology('ttl')
+    t.stream<{ user: string }>('clicks')
+      .groupBy((c) => c.user)
+      .aggregate(count(), { name: 'clicks-per-user', ttl: '1m' })
+      .toStream()
+      .to('counts')
+    const d = new TestDriver(t)
+    d.pipe('clicks', { user: 'a' }, { timestamp: 1 })
+    d.advanceWallClock(30_000)
+    d.pipe('clicks', { user: 'a' }, { timestamp: 2 })
+    // 30 s after the last update: still alive; then 61 s of silence expires it.
+    d.advanceWallClock(30_000)
+    d.pipe('clicks', { user: 'a' }, { timestamp: 3 })
+    d.advanceWallClock(61_000)
+    assert.deepEqual(d.keyValueStore('clicks-per-user-store'), [])
+    d.pipe('clicks', { user: 'a' }, { timestamp: 4 })
+    assert.deepEqual(d.values('counts'), [1, 2, 3, 1])
+  })
+})

@@ -55,7 +55,7 @@ describe('processor API', () => {
 
   it('a store it did not declare is an error that names the step and its stores', () => {
     const { send } = run(() => new Deduplicate(), [kv('other')])
-    assert.throws(() => send('a', 'x', 1), /step p uses store seen but declares only \[other\]/)
+    assert.throws(() => send('a', 'x', 1), /step p uses store seen but declares only \[other, p-timers\]/)
   })
 
   it('an event-time timer fires once the watermark reaches its time', () => {

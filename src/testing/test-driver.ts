@@ -123,7 +123,7 @@ export class TestDriver {
       sub,
       {
         keyValueStore: (spec: StoreSpec) => {
-          const s = new MemoryKeyValueStore<unknown, unknown>(spec.name)
+          const s = new MemoryKeyValueStore<unknown, unknown>(spec.name, spec.ttlMs, () => this.wallClockMs)
           stores.set(spec.name, s)
           return s
         },
@@ -259,10 +259,25 @@ export class TestDriver {
     }
   }
 
+  /**
+   * Waits until every async step (mapAsync) has emitted its results, and processes what they
+   * lead to. Rejects with the error of a step whose policy is `fail`.
+   */
+  async settle(): Promise<this> {
+    for (;;) {
+      await Promise.all(this.tasks.map((t) => t.executor.settle()))
+      this.drain()
+      if (this.tasks.every((t) => t.executor.pendingAsync() === 0)) return this
+    }
+  }
+
   /** Moves the simulated wall clock: processing-time timers fire, idle inputs release time. */
   advanceWallClock(ms: number): this {
     this.wallClockMs += ms
-    for (const t of this.tasks) t.executor.tick()
+    for (const t of this.tasks) {
+      t.executor.tick()
+      for (const store of t.stores.values()) if (store instanceof MemoryKeyValueStore) store.sweepExpired()
+    }
     this.drain()
     return this
   }
