@@ -24,13 +24,20 @@ async function seedPayments(count: number): Promise<void> {
       return seed / 2147483648
     }
     const start = Date.UTC(2026, 10, 21)
-    let t = start
-    const batches: Map<number, { key: Buffer; value: Buffer; timestamp: number }[]> = new Map()
-    for (let i = 0; i < count; i++) {
+    const payments: { card: string; t: number }[] = []
+    // Ordinary cards pay now and then; once in a while a stolen card is used in a burst:
+    // six payments within a few minutes.
+    for (let t = start; payments.length < count; ) {
       t += Math.floor(random() * 2_000)
-      // One payment in 40 comes from a small set of compromised cards, which pay in bursts.
-      const card =
-        random() < 0.025 ? `card-${Math.floor(random() * 5)}` : `card-${100 + Math.floor(random() * 5_000)}`
+      if (random() < 0.0007) {
+        const card = `card-${Math.floor(random() * 10)}`
+        for (let k = 0, bt = t; k < 6; k++, bt += 10_000 + Math.floor(random() * 30_000))
+          payments.push({ card, t: bt })
+      } else payments.push({ card: `card-${100 + Math.floor(random() * 5_000)}`, t })
+    }
+    payments.sort((a, b) => a.t - b.t)
+    const batches: Map<number, { key: Buffer; value: Buffer; timestamp: number }[]> = new Map()
+    for (const [i, { card, t }] of payments.slice(0, count).entries()) {
       const payment: Payment = {
         card,
         amount: Math.round(random() * 20_000) / 100,
@@ -54,7 +61,7 @@ async function seedPayments(count: number): Promise<void> {
 await seedPayments(Number(process.env.FRAUD_PAYMENTS ?? 40_000))
 
 const fraud = app({ id: 'fraud-alerts', dataDir })
-fraud
+const alerts = fraud
   .stream<Payment>('payments', json())
   .filter((p) => p.amount > 0)
   .groupBy((p) => p.card, { name: 'by-card' })
@@ -68,6 +75,13 @@ fraud
     from: new Date(w.start).toISOString(),
     to: new Date(w.end).toISOString(),
   }))
-  .to('fraud-alerts')
+
+alerts.to('fraud-alerts')
+// Show the alerts as they are found (a side effect: printed when processed, before the commit).
+alerts.forEach((a) =>
+  console.log(
+    `ALERT ${a.card}: ${a.payments} payments between ${a.from.slice(11, 19)} and ${a.to.slice(11, 19)}`,
+  ),
+)
 
 await fraud.run()

@@ -108,13 +108,15 @@ export class AppRunner {
   private tasks: RunningTask[] = []
   private producer: TransportProducer | null = null
   private readonly partitionCounts = new Map<string, number>()
-  private pending = new Map<string, RecordInput[]>()
+  /** Output records to send at the next commit: topic → partition → records. */
+  private pending = new Map<string, RecordInput[][]>()
   private pendingCount = 0
   private inTransaction = false
   private stopping = false
   private commits = 0
   private lastCommitMs = 0
   private recordsIn = 0
+  private finalStatus: RunnerStatus | null = null
 
   constructor(
     private readonly plan: Plan,
@@ -135,6 +137,7 @@ export class AppRunner {
   }
 
   status(): RunnerStatus {
+    if (this.finalStatus !== null) return this.finalStatus
     let recordsOut = 0
     const steps = new Map<string, StepCounters>()
     for (const t of this.tasks) {
@@ -337,16 +340,23 @@ export class AppRunner {
     // Null keys spread by value, so a replay puts each record where the first run did.
     const partition =
       explicitPartition ??
-      (key !== null
-        ? partitionForKey(key, partitions)
-        : value === null
-          ? 0
-          : toPositive(murmur2(value)) % partitions)
-    const k = `${partition}\u0000${topic}`
-    let list = this.pending.get(k)
+      (partitions === 1
+        ? 0
+        : key !== null
+          ? partitionForKey(key, partitions)
+          : value === null
+            ? 0
+            : toPositive(murmur2(value)) % partitions)
+    // By topic, then partition: no key string to build (and hash) per record.
+    let byPartition = this.pending.get(topic)
+    if (byPartition === undefined) {
+      byPartition = []
+      this.pending.set(topic, byPartition)
+    }
+    let list = byPartition[partition]
     if (list === undefined) {
       list = []
-      this.pending.set(k, list)
+      byPartition[partition] = list
     }
     list.push({ key, value, timestamp, headers })
     this.pendingCount++
@@ -478,9 +488,10 @@ export class AppRunner {
       // Results still inside async steps belong to this commit's offsets: wait for them.
       await Promise.all(this.tasks.map((t) => t.executor.settle()))
       const sends: Promise<void>[] = []
-      for (const [k, records] of this.pending) {
-        const sep = k.indexOf('\u0000')
-        sends.push(producer.send(k.slice(sep + 1), Number(k.slice(0, sep)), records))
+      for (const [topic, byPartition] of this.pending) {
+        byPartition.forEach((records, partition) => {
+          sends.push(producer.send(topic, partition, records))
+        })
       }
       this.pending = new Map()
       this.pendingCount = 0
@@ -530,6 +541,8 @@ export class AppRunner {
   }
 
   private async tearDown(): Promise<void> {
+    // Stores are closed below: keep the last status for whoever asks after the run.
+    this.finalStatus = this.status()
     for (const t of this.tasks) await t.state.close()
     if (this.producer !== null) {
       if (this.inTransaction) await this.producer.abortTransaction().catch(() => {})
