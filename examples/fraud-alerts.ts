@@ -78,10 +78,10 @@ const alerts = fraud
 
 alerts.to('fraud-alerts')
 // Show the alerts as they are found (a side effect: printed when processed, before the commit).
-alerts.forEach((a) =>
+alerts.forEach((a) => {
   console.log(
     `ALERT ${a.card}: ${a.payments} payments between ${a.from.slice(11, 19)} and ${a.to.slice(11, 19)}`,
-  ),
-)
+  )
+})
 
 await fraud.run()

@@ -29,7 +29,10 @@ async function seedReadings(readings: number): Promise<void> {
       const t = start + Math.floor(i / 20) * 10_000
       // sensor-7 overheats for a while in the second hour.
       const hot = sensor === 'sensor-7' && t > start + 3_600_000 && t < start + 4_800_000
-      const reading: Reading = { sensor, celsius: Math.round((hot ? 34 : 21) + (random() - 0.5) * 60) / 10 }
+      const reading: Reading = {
+        sensor,
+        celsius: Math.round(((hot ? 34 : 21) + (random() - 0.5) * 6) * 10) / 10,
+      }
       byPartition[i % 2]!.push({
         key: Buffer.from(sensor),
         value: Buffer.from(JSON.stringify(reading)),

@@ -2,7 +2,7 @@
 // `main` never calls process.exit: it returns the exit code, so it runs in-process in tests.
 import path from 'node:path'
 import { Command, CommanderError } from 'commander'
-import { EddyError } from '../core/errors.js'
+import { EddyError, isEddyError } from '../core/errors.js'
 import { EventLog } from '../log/event-log.js'
 import { register as registerConsume } from './commands/consume.js'
 import { register as registerProduce } from './commands/produce.js'
@@ -11,6 +11,8 @@ import { register as registerTopics } from './commands/topics.js'
 import { packageVersion, register as registerVersion } from './commands/version.js'
 import { type CliContext, UsageError, type Writer } from './context.js'
 import { errorLine } from './output.js'
+// Registers the decompressors, so `eddy consume` reads batches Kafka clients compressed.
+import '../protocol/compression.js'
 
 export const EXIT_OK = 0
 export const EXIT_ERROR = 1
@@ -103,7 +105,7 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
       stderr.write(errorLine(`${err.message}: ${usageHint}`))
       return EXIT_USAGE
     }
-    if (err instanceof EddyError) {
+    if (isEddyError(err)) {
       stderr.write(errorLine(err.message))
       return EXIT_ERROR
     }

@@ -27,6 +27,11 @@ export type EddyErrorCode =
   | 'MALFORMED_MESSAGE'
   /** A Kafka API or API version that Eddy does not implement. */
   | 'UNSUPPORTED_VERSION'
+  /** A compression codec this process cannot use (unknown codec id, or its library failed to load). */
+  | 'UNSUPPORTED_COMPRESSION'
+
+/** Marks Eddy's errors so they are recognised across copies of this module (src and dist). */
+const EDDY_ERROR = Symbol.for('eddy.error')
 
 export class EddyError extends Error {
   readonly code: EddyErrorCode
@@ -34,9 +39,14 @@ export class EddyError extends Error {
     super(message, options)
     this.name = 'EddyError'
     this.code = code
+    Object.defineProperty(this, EDDY_ERROR, { value: true })
   }
 }
 
+/** True for Eddy's operating errors, even ones thrown by another copy of Eddy's code. */
 export function isEddyError(err: unknown, code?: EddyErrorCode): err is EddyError {
-  return err instanceof EddyError && (code === undefined || err.code === code)
+  const branded =
+    err instanceof EddyError ||
+    (typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[EDDY_ERROR] === true)
+  return branded && (code === undefined || (err as EddyError).code === code)
 }

@@ -10,6 +10,12 @@ export const limits = {
   recordBytesMax: 1024 * 1024,
   /** Largest record batch accepted on append. */
   batchBytesMax: 16 * 1024 * 1024,
+  /**
+   * Largest records section of a compressed batch once decompressed. The compressed batch is
+   * bounded by batchBytesMax; this bounds what it may expand to, so a "zip bomb" is refused
+   * rather than filling memory. 4x leaves room for well-compressing JSON batches.
+   */
+  decompressedBatchBytesMax: 64 * 1024 * 1024,
   /** Most records in one batch. */
   batchRecordsMax: 1_000_000,
   /** Largest key. */
@@ -45,6 +51,11 @@ export const limits = {
 
 assert(limits.recordBytesMax <= limits.batchBytesMax, 'a record must fit in a batch')
 assert(limits.batchBytesMax <= limits.segmentBytesMax, 'a batch must fit in a segment')
+assert(
+  limits.batchBytesMax <= limits.decompressedBatchBytesMax,
+  'an uncompressed batch must be decompressible',
+)
+assert(limits.decompressedBatchBytesMax <= 2 ** 30, 'a decompressed batch must fit in one Buffer')
 assert(limits.segmentBytesMax <= 2 ** 31 - 1, 'segment positions are int32 in the index')
 assert(limits.keyBytesMax <= limits.recordBytesMax, 'a key must fit in a record')
 assert(limits.storeKeyBytesMax + 12 <= 1978, 'a window store key must fit in an lmdb key')

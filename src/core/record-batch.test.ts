@@ -12,6 +12,7 @@ import {
   batchSizeAt,
   CONTROL_ABORT,
   CONTROL_COMMIT,
+  Compression,
   compressionOf,
   controlTypeOf,
   decodeBatchRecords,
@@ -23,7 +24,9 @@ import {
   lastOffsetOf,
   readBatchHeader,
   setBaseOffset,
+  setBatchDecompressor,
   setPartitionLeaderEpoch,
+  withCompressedRecords,
 } from './record-batch.js'
 import { varintSize } from './varint.js'
 
@@ -411,6 +414,43 @@ describe('record batch v2', () => {
         () => decodeAll(batch),
         (err: unknown) => isEddyError(err, 'CORRUPT_RECORD') && /compressed/.test(err.message),
       )
+    })
+
+    it('a compressed batch decodes through the registered decompressor, errors placed in the batch', () => {
+      // A stand-in codec: "compressed" records are the plain ones reversed.
+      const plain = simpleBatch()
+      const reversed = Buffer.from(plain.subarray(BATCH_HEADER_BYTES)).reverse()
+      const batch = withCompressedRecords(plain, Compression.Snappy, reversed)
+      assert.equal(compressionOf(readBatchHeader(batch)), Compression.Snappy)
+      assert.ok(batchCrcValid(batch, 0, batch.length))
+      const seen: number[] = []
+      setBatchDecompressor((codec, compressed) => {
+        seen.push(codec)
+        if (compressed.length === 0) throw new EddyError('CORRUPT_RECORD', 'nothing to decompress')
+        return Buffer.from(compressed).reverse()
+      })
+      try {
+        assert.deepEqual(decodeAll(batch, 0, 'orders', 2).records, decodeAll(plain, 0, 'orders', 2).records)
+        assert.deepEqual(seen, [Compression.Snappy])
+        const empty = withCompressedRecords(plain, Compression.Snappy, Buffer.alloc(0))
+        assert.throws(
+          () => decodeAll(empty, 0, 'orders', 2),
+          (err: unknown) =>
+            isEddyError(err, 'CORRUPT_RECORD') &&
+            /offset 100 of orders-2: nothing to decompress/.test(err.message),
+        )
+      } finally {
+        setBatchDecompressor(undefined)
+      }
+    })
+
+    it('encodeRecordBatch takes a larger bound when asked', () => {
+      const records = Array.from({ length: 20 }, () => ({ value: Buffer.alloc(limits.recordBytesMax - 100) }))
+      assert.throws(
+        () => encodeRecordBatch({ records }),
+        (err: unknown) => isEddyError(err, 'BATCH_TOO_LARGE'),
+      )
+      assert.equal(encodeRecordBatch({ records }, 32 * 1024 * 1024).length > limits.batchBytesMax, true)
     })
 
     it('decoding a batch cut anywhere after its header throws CORRUPT_RECORD', () => {

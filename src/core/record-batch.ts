@@ -146,8 +146,11 @@ export interface EncodeBatchOptions {
 
 const EMPTY_HEADERS: readonly [] = []
 
-/** Encodes records into one uncompressed v2 batch, CRC included. */
-export function encodeRecordBatch(opts: EncodeBatchOptions): Buffer {
+/**
+ * Encodes records into one uncompressed v2 batch, CRC included. `bytesMax` bounds the batch
+ * (protocol/compression.ts passes a larger one for a batch it then compresses).
+ */
+export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = limits.batchBytesMax): Buffer {
   const records = opts.records
   const n = records.length
   if (n === 0) throw new EddyError('INVALID_RECORD', 'a record batch needs at least one record')
@@ -175,10 +178,10 @@ export function encodeRecordBatch(opts: EncodeBatchOptions): Buffer {
     bodySizes[i] = body
     total += varintSize(body) + body
   }
-  if (total > limits.batchBytesMax) {
+  if (total > bytesMax) {
     throw new EddyError(
       'BATCH_TOO_LARGE',
-      `record batch is ${total} bytes; the limit is ${limits.batchBytesMax}: send fewer records per batch`,
+      `record batch is ${total} bytes; the limit is ${bytesMax}: send fewer records per batch`,
     )
   }
   const buf = Buffer.allocUnsafe(total)
@@ -220,6 +223,22 @@ export function encodeRecordBatch(opts: EncodeBatchOptions): Buffer {
   return buf
 }
 
+/**
+ * A copy of the uncompressed batch `batch` whose records section is replaced by `compressed`
+ * (those records compressed with `compression`): length, attributes and CRC are set to match.
+ */
+export function withCompressedRecords(batch: Buffer, compression: Compression, compressed: Buffer): Buffer {
+  const total = BATCH_HEADER_BYTES + compressed.length
+  const out = Buffer.allocUnsafe(total)
+  batch.copy(out, 0, 0, BATCH_HEADER_BYTES)
+  compressed.copy(out, BATCH_HEADER_BYTES)
+  out.writeInt32BE(total - BATCH_LOG_OVERHEAD, OFF_BATCH_LENGTH)
+  const attributes = (batch.readInt16BE(OFF_ATTRIBUTES) & ~ATTR_COMPRESSION_MASK) | compression
+  out.writeInt16BE(attributes, OFF_ATTRIBUTES)
+  out.writeUInt32BE(crc32c(out, CRC_START, total), OFF_CRC)
+  return out
+}
+
 function writeBytesField(buf: Buffer, pos: number, bytes: Buffer | null): number {
   if (bytes === null) return writeVarint(buf, pos, -1)
   const n = bytes.length
@@ -247,9 +266,25 @@ function recordBodySize(r: RecordInput, timestampDelta: number, offsetDelta: num
 }
 
 /**
- * Decodes the records of an uncompressed batch at `pos`, pushing them to `out`.
+ * Turns a compressed records section back into plain records bytes. protocol/compression.ts
+ * registers one when it is imported (src/index.ts imports it, so every user of the public API
+ * has it). Why a hook: core may import nothing of ours, yet the embedded log (log/, which imports
+ * only core) must read the compressed batches that Kafka clients send to the broker.
+ */
+export type RecordsDecompressor = (compression: number, compressed: Buffer) => Buffer
+
+let recordsDecompressor: RecordsDecompressor | undefined
+
+/** Registers (or with `undefined`, removes) the decompressor used by `decodeBatchRecords`. */
+export function setBatchDecompressor(fn: RecordsDecompressor | undefined): void {
+  recordsDecompressor = fn
+}
+
+/**
+ * Decodes the records of the batch at `pos`, pushing them to `out`.
  * Throws CORRUPT_RECORD when the records do not parse exactly to the end of the batch.
- * Key and value are views into `buf`, not copies.
+ * Key and value are views into `buf` (or, for a compressed batch, into its decompressed
+ * records), not copies. A compressed batch needs a registered decompressor (see above).
  */
 export function decodeBatchRecords(
   buf: Buffer,
@@ -259,13 +294,6 @@ export function decodeBatchRecords(
   partition: number,
   out: LogRecord[],
 ): void {
-  const compression = header.attributes & ATTR_COMPRESSION_MASK
-  if (compression !== 0) {
-    throw new EddyError(
-      'CORRUPT_RECORD',
-      `batch at offset ${header.baseOffset} is compressed (codec ${compression}); decompress it before decoding`,
-    )
-  }
   const end = pos + header.sizeBytes
   if (end > buf.length) {
     throw new EddyError(
@@ -273,7 +301,50 @@ export function decodeBatchRecords(
       `batch at offset ${header.baseOffset} of ${topic}-${partition} is cut: ${buf.length - pos} of ${header.sizeBytes} bytes`,
     )
   }
-  const r = new VarintReader(buf, pos + BATCH_HEADER_BYTES)
+  const compression = header.attributes & ATTR_COMPRESSION_MASK
+  if (compression === 0) {
+    decodeRecordsSection(buf, pos + BATCH_HEADER_BYTES, end, header, topic, partition, out)
+    return
+  }
+  if (recordsDecompressor === undefined) {
+    throw new EddyError(
+      'CORRUPT_RECORD',
+      `batch at offset ${header.baseOffset} of ${topic}-${partition} is compressed (codec ${compression}) and no decompressor is registered: import protocol/compression.ts (the public API does)`,
+    )
+  }
+  let records: Buffer
+  try {
+    records = recordsDecompressor(compression, buf.subarray(pos + BATCH_HEADER_BYTES, end))
+  } catch (err) {
+    if (err instanceof EddyError) {
+      throw new EddyError(
+        err.code,
+        `batch at offset ${header.baseOffset} of ${topic}-${partition}: ${err.message}`,
+        {
+          cause: err,
+        },
+      )
+    }
+    throw err
+  }
+  decodeRecordsSection(records, 0, records.length, header, topic, partition, out)
+}
+
+/**
+ * Decodes `header.recordCount` records from `bytes[start, end)` (the records section of a batch,
+ * decompressed if it was compressed), pushing them to `out`. Throws CORRUPT_RECORD unless they
+ * parse exactly to `end`. Keys, values and header values are views into `bytes`.
+ */
+export function decodeRecordsSection(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  header: BatchHeader,
+  topic: string,
+  partition: number,
+  out: LogRecord[],
+): void {
+  const r = new VarintReader(bytes, start)
   try {
     for (let i = 0; i < header.recordCount; i++) {
       const length = r.varint()
@@ -291,7 +362,7 @@ export function decodeBatchRecords(
         for (let h = 0; h < headerCount; h++) {
           const keyLen = r.varint()
           if (keyLen < 0 || r.pos + keyLen > recordEnd) throw new RangeError('header key overruns the record')
-          const hkey = buf.toString('utf8', r.pos, r.pos + keyLen)
+          const hkey = bytes.toString('utf8', r.pos, r.pos + keyLen)
           r.pos += keyLen
           list.push({ key: hkey, value: readBytesField(r, recordEnd) })
         }
@@ -310,6 +381,60 @@ export function decodeBatchRecords(
     }
     throw err
   }
+}
+
+/**
+ * Decodes the records section `bytes[start, end)` of a batch and checks what an append must:
+ * they parse exactly, their offset deltas are 0..count-1, each record and key is within limits,
+ * and (unless log-append time) the header's maxTimestamp is their largest timestamp.
+ * `where` starts the error messages (e.g. "orders-0"). Returns the records.
+ */
+export function validateRecordsSection(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  header: BatchHeader,
+  topic: string,
+  partition: number,
+  where: string,
+): LogRecord[] {
+  const records: LogRecord[] = []
+  decodeRecordsSection(bytes, start, end, header, topic, partition, records)
+  // The records parsed exactly, so their length prefixes can be walked without checks.
+  const lengths = new VarintReader(bytes, start)
+  let maxTimestamp = Number.NEGATIVE_INFINITY
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!
+    const recordBytes = lengths.varint()
+    lengths.pos += recordBytes
+    if (recordBytes > limits.recordBytesMax) {
+      throw new EddyError(
+        'RECORD_TOO_LARGE',
+        `${where}: record ${i} is ${recordBytes} bytes; limits.recordBytesMax is ${limits.recordBytesMax}: send smaller records`,
+      )
+    }
+    if (r.offset - header.baseOffset !== i) {
+      throw new EddyError(
+        'INVALID_RECORD',
+        `${where}: record ${i} has offset delta ${r.offset - header.baseOffset}`,
+      )
+    }
+    if (r.key !== null && r.key.length > limits.keyBytesMax) {
+      throw new EddyError(
+        'RECORD_TOO_LARGE',
+        `${where}: record ${i} has a ${r.key.length}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}: use a shorter key`,
+      )
+    }
+    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
+  }
+  // The time index and retention trust maxTimestamp; a wrong one would hide records from them.
+  if ((header.attributes & ATTR_LOG_APPEND_TIME) === 0 && header.maxTimestamp !== maxTimestamp) {
+    throw new EddyError(
+      'INVALID_RECORD',
+      `${where}: batch maxTimestamp ${header.maxTimestamp} is not its records' largest timestamp ${maxTimestamp}`,
+    )
+  }
+  return records
 }
 
 type RecordHeader = LogRecord['headers'][number]

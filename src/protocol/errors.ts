@@ -133,6 +133,7 @@ export const kafkaErrorForEddyCode: Readonly<Record<EddyErrorCode, KafkaErrorCod
   IO: KafkaErrors.KAFKA_STORAGE_ERROR,
   MALFORMED_MESSAGE: KafkaErrors.INVALID_REQUEST,
   UNSUPPORTED_VERSION: KafkaErrors.UNSUPPORTED_VERSION,
+  UNSUPPORTED_COMPRESSION: KafkaErrors.UNSUPPORTED_COMPRESSION_TYPE,
 }
 
 /** The Kafka error code for any thrown value: EddyErrors by their code, anything else UNKNOWN_SERVER_ERROR. */

@@ -15,6 +15,17 @@ export {
 } from './apis/index.js'
 export { Reader, STRING_BYTES_MAX, UUID_ZERO, Writer } from './codec.js'
 export {
+  Compression,
+  compressionName,
+  compressRecords,
+  decodeCompressedBatch,
+  decompressRecords,
+  type EncodeCompressedBatchOptions,
+  encodeCompressedBatch,
+  type ValidatedBatch,
+  validateCompressedBatch,
+} from './compression.js'
+export {
   errorCodeForVersion,
   type KafkaErrorCode,
   type KafkaErrorName,

@@ -326,8 +326,14 @@ export class TaskExecutor {
     const timedByMarkers = node.kind === 'repartition'
     // `${topic}-${partition}` made once per partition: a new string per record costs a hash each lookup.
     const partitionIds: string[] = []
-    const partitionId = (raw: LogRecord) =>
-      partitionIds[raw.partition] ?? (partitionIds[raw.partition] = `${raw.topic}-${raw.partition}`)
+    const partitionId = (raw: LogRecord): string => {
+      let id = partitionIds[raw.partition]
+      if (id === undefined) {
+        id = `${raw.topic}-${raw.partition}`
+        partitionIds[raw.partition] = id
+      }
+      return id
+    }
     return (raw) => {
       if (timedByMarkers) {
         const marker = markerOf(raw)
@@ -355,8 +361,7 @@ export class TaskExecutor {
       }
       counters.out++
       push(record)
-      if (!timedByMarkers && this.observe(partitionId(raw), record.timestamp))
-        this.advanceEventTime()
+      if (!timedByMarkers && this.observe(partitionId(raw), record.timestamp)) this.advanceEventTime()
     }
   }
 
