@@ -18,6 +18,7 @@ import { EmbeddedTransport } from './transport/embedded.js'
 // compressed batches Kafka clients produce (see protocol/compression.ts).
 import './protocol/compression.js'
 
+export { Broker, type BrokerLimits, type BrokerLogger, type BrokerOptions } from './broker/broker.js'
 export { type Clock, ManualClock, systemClock } from './core/clock.js'
 export type { Duration } from './core/duration.js'
 export { EddyError, type EddyErrorCode, isEddyError } from './core/errors.js'

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { EddyError, isEddyError } from '../core/errors.js'
 import { EventLog } from '../log/event-log.js'
+import { register as registerBroker } from './commands/broker.js'
 import { register as registerConsume } from './commands/consume.js'
 import { register as registerProduce } from './commands/produce.js'
 import { register as registerRun } from './commands/run.js'
@@ -82,6 +83,7 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
   registerProduce(program, ctx)
   registerRun(program, ctx)
   registerConsume(program, ctx)
+  registerBroker(program, ctx)
   trackCommandPath(program, (sub) => {
     commandPath = `${commandPath} ${sub.name()}`
   })
