@@ -229,14 +229,8 @@ describe('kcat against the broker with SASL', { skip: kcatMissing }, () => {
       '-t',
       'secured',
     )
-    // librdkafka 2.0.2 sends r=<client nonce><server's whole r> in client-final; Kafka accepts any
-    // nonce that ends with the server's (ScramSaslServer uses endsWith), src/broker/auth/scram.ts
-    // wants equality, so SCRAM fails with kcat until it does as Kafka.
-    const todo =
-      mechanism === 'SCRAM-SHA-256'
-        ? 'scram.ts: accept a client-final nonce ending with the server nonce (librdkafka)'
-        : false
-    it(ok.name, { todo }, async () => {
+    // librdkafka 2.0.2 sends r=<client nonce><server's whole r> in client-final (Kafka accepts it).
+    it(ok.name, async () => {
       const r = await kcat(ok.args, broker, `via ${mechanism}\n`)
       assert.equal(r.code, 0, r.stderr)
       const { records } = await b.log.read('secured', 0, 0)

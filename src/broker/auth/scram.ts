@@ -169,7 +169,9 @@ export class ScramSha256Exchange implements SaslExchange {
     if (attrs[0][1] !== Buffer.from(s.gs2Header, 'utf8').toString('base64')) {
       throw new AuthError(`${SCRAM_SHA_256}: channel binding does not match the client-first message`)
     }
-    if (attrs[1][1] !== s.nonce) throw new AuthError(`${SCRAM_SHA_256}: nonce mismatch`)
+    // As Kafka's server: the final nonce must end with the combined nonce. librdkafka 2.0 sends
+    // its own nonce in front of it; the proof covers the message as sent, so nothing is lost.
+    if (!attrs[1][1].endsWith(s.nonce)) throw new AuthError(`${SCRAM_SHA_256}: nonce mismatch`)
     const proof = decodeBase64(clientFinal.slice(proofAt + 3))
     if (proof === null || proof.length !== SCRAM_KEY_BYTES)
       throw new AuthError(`${SCRAM_SHA_256}: malformed proof`)
