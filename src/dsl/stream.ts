@@ -53,6 +53,18 @@ export function defaultKeySerde<K>(): Serde<K> {
   }
 }
 
+/** A record like `r` with some fields replaced: an object literal of one fixed shape, which V8
+ * handles much faster than a spread on the per-record path. */
+function withFields<K, V, K2 = K, V2 = V>(
+  r: StreamRecord<K, V>,
+  key: K2,
+  value: V2,
+  timestamp: number = r.timestamp,
+  headers: StreamRecord<K, V>['headers'] = r.headers,
+): StreamRecord<K2, V2> {
+  return { key, value, timestamp, headers, topic: r.topic, partition: r.partition, offset: r.offset }
+}
+
 function policyOf(onError: OnError | undefined): ErrorPolicy {
   if (onError === undefined || onError === 'fail') return { kind: 'fail' }
   if (onError === 'skip') return { kind: 'skip' }
@@ -171,7 +183,7 @@ export class Stream<K, V> {
    * @example payments.mapValues(p => ({ ...p, euros: p.cents / 100 }))
    */
   mapValues<V2>(fn: (value: V, record: StreamRecord<K, V>) => V2, opts?: StepOptions): Stream<K, V2> {
-    return this.mapStep<K, V2>('mapValues', opts, (r, emit) => emit({ ...r, value: fn(r.value, r) }))
+    return this.mapStep<K, V2>('mapValues', opts, (r, emit) => emit(withFields(r, r.key, fn(r.value, r))))
   }
 
   /**
@@ -187,7 +199,7 @@ export class Stream<K, V> {
       opts,
       (r, emit) => {
         const kv = fn(r.value, r)
-        emit({ ...r, key: kv.key, value: kv.value })
+        emit(withFields(r, kv.key, kv.value))
       },
       true,
     )
@@ -223,7 +235,7 @@ export class Stream<K, V> {
       'flatMap',
       opts,
       (r, emit) => {
-        for (const kv of fn(r.value, r)) emit({ ...r, key: kv.key, value: kv.value })
+        for (const kv of fn(r.value, r)) emit(withFields(r, kv.key, kv.value))
       },
       true,
     )
@@ -238,7 +250,7 @@ export class Stream<K, V> {
     opts?: StepOptions,
   ): Stream<K, V2> {
     return this.mapStep<K, V2>('flatMapValues', opts, (r, emit) => {
-      for (const v of fn(r.value, r)) emit({ ...r, value: v })
+      for (const v of fn(r.value, r)) emit(withFields(r, r.key, v))
     })
   }
 
@@ -258,7 +270,12 @@ export class Stream<K, V> {
    * @example payments.selectKey(p => p.cardId)
    */
   selectKey<K2>(fn: (value: V, record: StreamRecord<K, V>) => K2, opts?: StepOptions): Stream<K2, V> {
-    return this.mapStep<K2, V>('selectKey', opts, (r, emit) => emit({ ...r, key: fn(r.value, r) }), true)
+    return this.mapStep<K2, V>(
+      'selectKey',
+      opts,
+      (r, emit) => emit(withFields(r, fn(r.value, r), r.value)),
+      true,
+    )
   }
 
   /**
@@ -266,7 +283,9 @@ export class Stream<K, V> {
    * @example events.withTimestamp(e => Date.parse(e.occurredAt))
    */
   withTimestamp(fn: (value: V, record: StreamRecord<K, V>) => number, opts?: StepOptions): Stream<K, V> {
-    return this.mapStep<K, V>('withTimestamp', opts, (r, emit) => emit({ ...r, timestamp: fn(r.value, r) }))
+    return this.mapStep<K, V>('withTimestamp', opts, (r, emit) =>
+      emit(withFields(r, r.key, r.value, fn(r.value, r))),
+    )
   }
 
   /**
@@ -277,7 +296,9 @@ export class Stream<K, V> {
     fn: (value: V, record: StreamRecord<K, V>) => readonly RecordHeader[],
     opts?: StepOptions,
   ): Stream<K, V> {
-    return this.mapStep<K, V>('withHeaders', opts, (r, emit) => emit({ ...r, headers: fn(r.value, r) }))
+    return this.mapStep<K, V>('withHeaders', opts, (r, emit) =>
+      emit(withFields(r, r.key, r.value, r.timestamp, fn(r.value, r))),
+    )
   }
 
   /**
@@ -333,7 +354,7 @@ export class Stream<K, V> {
     const keyed = this.mapStep<K2, V>(
       'selectKey',
       { name: `${name}.key`, onError: opts?.onError },
-      (r, emit) => emit({ ...r, key: keyOf(r.value, r) }),
+      (r, emit) => emit(withFields(r, keyOf(r.value, r), r.value)),
     )
     return keyed.repartition(name, opts)
   }
@@ -413,7 +434,9 @@ export class Stream<K, V> {
       label: 'mapAsync',
       parents: [this.nodeId],
       errorPolicy: policyOf(opts.onError),
-      fn: async (r, signal) => [{ ...r, value: await fn(r.value as V, r as StreamRecord<K, V>, signal) }],
+      fn: async (r, signal) => [
+        withFields(r, r.key, await fn(r.value as V, r as StreamRecord<K, V>, signal)),
+      ],
       concurrency: opts.concurrency ?? 8,
       ordered: opts.ordered ?? true,
       timeoutMs: opts.timeoutMs ?? 30_000,

@@ -19,6 +19,8 @@ export interface TaskStateHandle {
   flushChangelog(): { topic: string; partition: number; records: RecordInput[] }[]
   afterCommit(): Promise<void> | void
   afterAbort(): void
+  /** True when stores changed since the last commit (absent: assume they did). */
+  hasChanges?(): boolean
   /** Deletes entries past their TTL (the deletes go to the changelog). */
   sweepExpired?(nowMs: number): number
   storeSizes(): Map<string, number>
@@ -116,6 +118,10 @@ export class AppRunner {
   private commits = 0
   private lastCommitMs = 0
   private recordsIn = 0
+  /** Wall-clock time, refreshed once per loop iteration. */
+  private nowMs = Date.now()
+  /** The offsets of the last commit, to skip commits that would change nothing. */
+  private lastCommitted = ''
   private finalStatus: RunnerStatus | null = null
 
   constructor(
@@ -296,7 +302,8 @@ export class AppRunner {
         advanceWithWallClock: this.opts.advanceWithWallClock ?? false,
         idleTimeoutMs: this.opts.idleTimeoutMs ?? 5_000,
         internalTopic: (name) => this.internal(name),
-        wallClockMs: () => Date.now(),
+        // Read once per loop iteration: a clock read per record costs more than the record.
+        wallClockMs: () => this.nowMs,
         taskIndex: partition,
         taskCount,
       },
@@ -367,6 +374,7 @@ export class AppRunner {
     let idleSince = Date.now()
     while (!this.stopping) {
       const fetched = await this.fetchAll()
+      this.nowMs = Date.now()
       let processed = 0
       for (const t of this.tasks) processed += this.processTask(t)
       for (const t of this.tasks) {
@@ -375,9 +383,12 @@ export class AppRunner {
       }
       this.recordsIn += processed
       const now = Date.now()
-      if (now - lastCommit >= this.commitIntervalMs || this.pendingCount >= this.maxBatch) {
+      if (now - lastCommit >= this.commitIntervalMs) {
         await this.commit()
         lastCommit = Date.now()
+      } else if (this.pendingCount >= this.maxBatch) {
+        // Bounded output buffer: send what is pending inside the open transaction, commit later.
+        await this.guarded(() => this.sendPending())
       }
       const caughtUp = this.tasks.every((t) =>
         t.inputs.every((i) => i.position >= i.highWatermark && i.head >= i.buffer.length),
@@ -480,21 +491,17 @@ export class AppRunner {
     if (producer === null) return
     const started = performance.now()
     const eos = this.guarantee === 'exactly_once'
-    try {
-      if (eos && !this.inTransaction) {
-        producer.beginTransaction()
-        this.inTransaction = true
-      }
+    await this.guarded(async () => {
       // Results still inside async steps belong to this commit's offsets: wait for them.
       await Promise.all(this.tasks.map((t) => t.executor.settle()))
+      const offsets = this.offsetsToCommit()
+      const key = JSON.stringify(offsets)
+      // Nothing read, nothing sent since the last commit: no transaction to make.
+      if (key === this.lastCommitted && this.pendingCount === 0 && !this.inTransaction && !this.statesDirty())
+        return
+      this.beginIfNeeded(producer)
+      await this.sendPending()
       const sends: Promise<void>[] = []
-      for (const [topic, byPartition] of this.pending) {
-        byPartition.forEach((records, partition) => {
-          sends.push(producer.send(topic, partition, records))
-        })
-      }
-      this.pending = new Map()
-      this.pendingCount = 0
       const now = Date.now()
       for (const t of this.tasks) {
         t.state.sweepExpired?.(now)
@@ -503,7 +510,6 @@ export class AppRunner {
         }
       }
       await Promise.all(sends)
-      const offsets = this.offsetsToCommit()
       if (eos) {
         await producer.sendOffsets(this.opts.appId, offsets)
         await producer.commitTransaction()
@@ -512,13 +518,48 @@ export class AppRunner {
         await this.opts.transport.commitOffsets(this.opts.appId, offsets)
       }
       for (const t of this.tasks) await t.state.afterCommit()
+      this.lastCommitted = key
       this.commits++
       this.lastCommitMs = performance.now() - started
       this.opts.onCommit?.(this.lastCommitMs)
+    })
+  }
+
+  private statesDirty(): boolean {
+    return this.tasks.some((t) => t.state.hasChanges?.() ?? true)
+  }
+
+  /** Sends the buffered output records (inside the open transaction under exactly-once). */
+  private async sendPending(): Promise<void> {
+    const producer = this.producer
+    if (producer === null || this.pendingCount === 0) return
+    this.beginIfNeeded(producer)
+    const sends: Promise<void>[] = []
+    for (const [topic, byPartition] of this.pending) {
+      byPartition.forEach((records, partition) => {
+        sends.push(producer.send(topic, partition, records))
+      })
+    }
+    this.pending = new Map()
+    this.pendingCount = 0
+    await Promise.all(sends)
+  }
+
+  private beginIfNeeded(producer: TransportProducer): void {
+    if (this.guarantee === 'exactly_once' && !this.inTransaction) {
+      producer.beginTransaction()
+      this.inTransaction = true
+    }
+  }
+
+  /** Runs a step of the commit cycle; on failure aborts the open transaction and rethrows. */
+  private async guarded(step: () => Promise<void>): Promise<void> {
+    try {
+      await step()
     } catch (err) {
-      if (eos && this.inTransaction) {
+      if (this.producer !== null && this.inTransaction) {
         this.inTransaction = false
-        await producer.abortTransaction().catch(() => {})
+        await this.producer.abortTransaction().catch(() => {})
         for (const t of this.tasks) t.state.afterAbort()
       }
       throw err

@@ -88,9 +88,14 @@ export class WatermarkTracker {
   /** Records a source record's timestamp; returns true when the watermark advanced. */
   observe(partition: string, timestamp: number, nowMs: number): boolean {
     const s = this.source(partition, nowMs)
+    s.lastActivityMs = nowMs
+    // The common case, a record no newer than its partition's time on an active partition,
+    // changes nothing: skip the scan over partitions.
+    if (s.active && s.maxTs !== null && timestamp <= s.maxTs) return false
     if (s.maxTs === null || timestamp > s.maxTs) s.maxTs = timestamp
     s.active = true
-    s.lastActivityMs = nowMs
+    // A newer record can only move time if it could lift the minimum.
+    if (timestamp - this.opts.outOfOrdernessMs <= this.current) return false
     return this.recompute()
   }
 

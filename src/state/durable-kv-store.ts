@@ -121,6 +121,10 @@ export class DurableKeyValueStore<K, V> implements KeyValueStore<K, V>, DurableS
     return this.cache.hasPending()
   }
 
+  hasDirty(): boolean {
+    return this.cache.hasDirty()
+  }
+
   pendingWrites(): BytesWrite[] {
     return this.cache.pendingWrites()
   }

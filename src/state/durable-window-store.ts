@@ -201,6 +201,10 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
     return this.cache.hasPending()
   }
 
+  hasDirty(): boolean {
+    return this.cache.hasDirty()
+  }
+
   pendingWrites(): BytesWrite[] {
     return this.cache.pendingWrites()
   }

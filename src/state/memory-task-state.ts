@@ -19,6 +19,10 @@ export class MemoryTaskState {
     },
   }
 
+  hasChanges(): boolean {
+    return false
+  }
+
   flushChangelog(): { topic: string; partition: number; records: [] }[] {
     return []
   }

@@ -311,6 +311,12 @@ export class TaskState {
   }
 
   /** Entries per store (the runtime's metric). */
+  /** True when a store changed since the last flush. */
+  hasChanges(): boolean {
+    for (const s of this.byName.values()) if (s.store.hasDirty()) return true
+    return false
+  }
+
   storeSizes(): Map<string, number> {
     return new Map([...this.byName.values()].map((s) => [s.store.name, s.store.size]))
   }

@@ -30,6 +30,8 @@ export interface DurableStore {
   /** The entries written since the last call, as changelog records; they become pending. */
   takeDirty(): ChangelogEntry[]
   hasPending(): boolean
+  /** Written since the last `takeDirty`. */
+  hasDirty(): boolean
   /** The lmdb writes of the pending entries (to be written with the checkpoint). */
   pendingWrites(): BytesWrite[]
   /** The pending writes are in lmdb: forget them. */
@@ -139,6 +141,12 @@ export class WriteCache<K, V> {
 
   hasPending(): boolean {
     return this.pending.size > 0
+  }
+
+  /** True when an entry changed since the last `takeDirty` (a scan: used only when idle). */
+  hasDirty(): boolean {
+    for (const e of this.entries.values()) if (e.dirty) return true
+    return false
   }
 
   pendingWrites(): BytesWrite[] {
