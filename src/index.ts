@@ -137,8 +137,13 @@ export class App extends Topology {
             transport,
             changelogTopic: t.changelogTopic,
             clock: systemClock,
-            onRestoreProgress:
-              opts.onRestoreProgress && ((p) => opts.onRestoreProgress?.({ ...p, taskId: t.taskId })),
+            onRestoreProgress: (p) => {
+              const progress = { ...p, taskId: t.taskId }
+              opts.onRestoreProgress?.(progress)
+              // `eddy run` draws a progress bar from these.
+              if (process.env.EDDY_RUN_STATUS === '1')
+                (process as NodeJS.EventEmitter).emit('eddy:restore', progress)
+            },
           })
     const metricsPort = opts.metricsPort ?? this.options.metricsPort ?? defaults.metricsPort
     const metrics = metricsPort === undefined ? null : new EddyMetrics()

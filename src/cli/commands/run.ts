@@ -3,6 +3,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { Presets, SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { EddyError } from '../../core/errors.js'
 import type { RunnerStatus } from '../../runtime/app-runner.js'
@@ -10,6 +11,58 @@ import { integerArg } from '../args.js'
 import type { CliContext } from '../context.js'
 
 export const STATUS_EVENT = 'eddy:status'
+export const RESTORE_EVENT = 'eddy:restore'
+
+interface RestoreEvent {
+  readonly taskId: string
+  readonly store: string
+  readonly restored: number
+  readonly position: number
+  readonly total: number
+  readonly done: boolean
+}
+
+/** Restoring a store from its changelog: a progress bar on a terminal, a line when done. */
+function restoreReporter(
+  ctx: CliContext,
+  bar: boolean,
+): { onProgress: (p: RestoreEvent) => void; stop: () => void } {
+  let current: { key: string; bar: SingleBar; started: number } | null = null
+  const finish = () => {
+    current?.bar.stop()
+    current = null
+  }
+  return {
+    onProgress: (p) => {
+      const key = `${p.taskId}/${p.store}`
+      if (bar && current?.key !== key) {
+        finish()
+        if (!p.done) {
+          const b = new SingleBar(
+            {
+              stream: ctx.stderr as unknown as NodeJS.WritableStream,
+              format: `restoring ${p.store} (task ${p.taskId}) [{bar}] {percentage}% {value}/{total} offsets`,
+              hideCursor: true,
+              clearOnComplete: true,
+            },
+            Presets.shades_classic,
+          )
+          b.start(Math.max(1, p.total), p.position)
+          current = { key, bar: b, started: Date.now() }
+        }
+      }
+      current?.bar.update(p.position)
+      if (p.done) {
+        finish()
+        if (p.restored > 0)
+          ctx.stderr.write(
+            `eddy run: restored ${p.store} (task ${p.taskId}): ${p.restored.toLocaleString('en-US')} records\n`,
+          )
+      }
+    },
+    stop: finish,
+  }
+}
 /** Emitted once by `App.run` with the URL of its metrics, when it serves them. */
 export const METRICS_EVENT = 'eddy:metrics'
 
@@ -67,6 +120,8 @@ export function register(program: Command, ctx: CliContext): void {
         if (opts.status && tty) ctx.stderr.write(`\r\x1b[2K${statusLine(s, rateIn, rateOut)}`)
       }
       const onMetrics = (url: string) => ctx.stderr.write(`eddy run: metrics at ${url}\n`)
+      const restore = restoreReporter(ctx, tty && opts.status)
+      ;(process as NodeJS.EventEmitter).on(RESTORE_EVENT, restore.onProgress)
       ;(process as NodeJS.EventEmitter).on(STATUS_EVENT, onStatus)
       ;(process as NodeJS.EventEmitter).once(METRICS_EVENT, onMetrics)
       const { register: registerTsx } = await import('tsx/esm/api')
@@ -77,6 +132,8 @@ export function register(program: Command, ctx: CliContext): void {
         if (isRunnable(mod.default) && latest === null) await mod.default.run()
       } finally {
         await unregister()
+        ;(process as NodeJS.EventEmitter).off(RESTORE_EVENT, restore.onProgress)
+        restore.stop()
         ;(process as NodeJS.EventEmitter).off(STATUS_EVENT, onStatus)
         ;(process as NodeJS.EventEmitter).off(METRICS_EVENT, onMetrics)
       }
