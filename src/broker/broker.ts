@@ -14,9 +14,9 @@ import { loadClusterId } from './cluster-id.js'
 import { Connection } from './connection.js'
 import { GroupCoordinator } from './group-coordinator.js'
 import type { GroupCoordinatorApi } from './group-coordinator-api.js'
-import type { BrokerLogger, BrokerState } from './handlers/context.js'
+import type { BrokerLogger, BrokerState, BrokerTestHooks } from './handlers/context.js'
 
-export type { BrokerLogger } from './handlers/context.js'
+export type { BrokerLogger, BrokerTestHooks } from './handlers/context.js'
 
 export interface BrokerLimits {
   /** Largest request frame; a bigger one closes its connection. */
@@ -52,6 +52,8 @@ export interface BrokerOptions {
   readonly transactionCheckIntervalMs?: number
   /** How long close() lets a request being served finish. Default 5 s. */
   readonly closeGraceMs?: number
+  /** Test-only fault injection; never set outside tests. */
+  readonly testHooks?: BrokerTestHooks
 }
 
 const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::', ''])
@@ -143,6 +145,7 @@ export class Broker {
       groups: opts.groups ?? ownedGroups ?? undefined,
       auth: opts.auth,
       logger,
+      testHooks: opts.testHooks,
     }
     const advertised = opts.advertisedHost ?? (WILDCARD_HOSTS.has(host) ? undefined : host)
     const broker = new Broker(

@@ -169,8 +169,12 @@ export class Connection {
         return
       }
       if (next === 'end') {
+        // The response is flushed, then the socket destroyed: waiting for the client's FIN could
+        // wait forever on a socket paused for too many requests in flight (it reads nothing more),
+        // holding the socket and its queued frames.
         this.closed = true
-        this.socket.end()
+        this.queue.length = 0
+        this.socket.end(() => this.socket.destroy())
         return
       }
     }
@@ -210,6 +214,10 @@ export class Connection {
       return 'destroy'
     }
     const body = await this.handle(req)
+    if (req.api === 'Produce' && this.broker.testHooks?.beforeProduceResponse?.(req.body as never) === true) {
+      this.drop('test hook: dropping the connection instead of the Produce response')
+      return 'destroy'
+    }
     if (body !== null) {
       const bytes = encodeResponse(req.api, req.header.apiVersion, req.header.correlationId, body as never)
       await this.write(bytes)

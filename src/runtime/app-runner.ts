@@ -100,6 +100,8 @@ export interface RunnerStatus {
 }
 
 const FETCH_BYTES = 1024 * 1024
+/** Output flushes that may be in flight between commits (each waits for its fsync). */
+const SENDS_IN_FLIGHT_MAX = 2
 /** Records a task may have inside its async steps before the loop stops feeding it. */
 const ASYNC_BACKLOG_MAX = 1024
 
@@ -118,6 +120,8 @@ export class AppRunner {
   private commits = 0
   private lastCommitMs = 0
   private recordsIn = 0
+  /** Output flushes sent but not yet acknowledged; a commit waits for them. */
+  private sending: Promise<void>[] = []
   /** Wall-clock time, refreshed once per loop iteration. */
   private nowMs = Date.now()
   /** The offsets of the last commit, to skip commits that would change nothing. */
@@ -388,7 +392,11 @@ export class AppRunner {
         lastCommit = Date.now()
       } else if (this.pendingCount >= this.maxBatch) {
         // Bounded output buffer: send what is pending inside the open transaction, commit later.
-        await this.guarded(() => this.sendPending())
+        // The sends run while the next batch is processed; a few at most are in flight.
+        const send = this.sendPending()
+        send.catch(() => {}) // awaited (and its error handled) by the commit or the next wait
+        this.sending.push(send)
+        if (this.sending.length > SENDS_IN_FLIGHT_MAX) await this.guarded(() => this.sending.shift()!)
       }
       const caughtUp = this.tasks.every((t) =>
         t.inputs.every((i) => i.position >= i.highWatermark && i.head >= i.buffer.length),
@@ -500,7 +508,10 @@ export class AppRunner {
       if (key === this.lastCommitted && this.pendingCount === 0 && !this.inTransaction && !this.statesDirty())
         return
       this.beginIfNeeded(producer)
-      await this.sendPending()
+      this.sending.push(this.sendPending())
+      const sending = this.sending
+      this.sending = []
+      await Promise.all(sending)
       const sends: Promise<void>[] = []
       const now = Date.now()
       for (const t of this.tasks) {
@@ -557,6 +568,8 @@ export class AppRunner {
     try {
       await step()
     } catch (err) {
+      // Sends still in flight belong to the transaction being aborted.
+      await Promise.allSettled(this.sending.splice(0))
       if (this.producer !== null && this.inTransaction) {
         this.inTransaction = false
         await this.producer.abortTransaction().catch(() => {})

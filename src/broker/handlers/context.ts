@@ -34,6 +34,13 @@ export interface BrokerState {
   readonly groups: GroupCoordinatorApi | undefined
   readonly auth: BrokerAuth | undefined
   readonly logger: BrokerLogger
+  readonly testHooks?: BrokerTestHooks | undefined
+}
+
+/** Test-only fault injection (interop tests force client retries with it). */
+export interface BrokerTestHooks {
+  /** After a Produce is appended, before its response is written: true drops the connection instead. */
+  beforeProduceResponse?(req: RequestOf<'Produce'>): boolean
 }
 
 /** SASL progress of one connection. */
