@@ -11,7 +11,6 @@ import type { LogRecord, RecordInput } from '../core/record.js'
 import {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
-  ATTR_LOG_APPEND_TIME,
   ATTR_TRANSACTIONAL,
   BATCH_HEADER_BYTES,
   type BatchHeader,
@@ -23,8 +22,8 @@ import {
   encodeRecordBatch,
   readBatchHeader,
   setBaseOffset,
+  validateRecordsSection,
 } from '../core/record-batch.js'
-import { VarintReader } from '../core/varint.js'
 import { fsyncDir, replaceFile } from './fs-util.js'
 import { type BatchFacts, ProducerStateTable } from './producer-state.js'
 import { Segment, segmentFileName } from './segment.js'
@@ -291,43 +290,17 @@ export class PartitionLog {
       )
     }
     if ((header.attributes & ATTR_COMPRESSION_MASK) === 0) {
-      // Records must parse exactly; corrupt data is refused at the door, never stored.
-      const records: LogRecord[] = []
-      decodeBatchRecords(batch, 0, header, this.topic, this.partition, records)
-      // The records parsed exactly, so their length prefixes can be walked without checks.
-      const lengths = new VarintReader(batch, BATCH_HEADER_BYTES)
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i]!
-        const recordBytes = lengths.varint()
-        lengths.pos += recordBytes
-        if (recordBytes > limits.recordBytesMax) {
-          throw new EddyError(
-            'RECORD_TOO_LARGE',
-            `${where}: record ${i} is ${recordBytes} bytes; limits.recordBytesMax is ${limits.recordBytesMax}: send smaller records`,
-          )
-        }
-        if (r.offset - header.baseOffset !== i) {
-          throw new EddyError(
-            'INVALID_RECORD',
-            `${where}: record ${i} has offset delta ${r.offset - header.baseOffset}`,
-          )
-        }
-        if (r.key !== null && r.key.length > limits.keyBytesMax) {
-          throw new EddyError(
-            'RECORD_TOO_LARGE',
-            `${where}: record ${i} has a ${r.key.length}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}: use a shorter key`,
-          )
-        }
-      }
-      // The time index and retention trust maxTimestamp; a wrong one would hide records from them.
-      let maxTimestamp = Number.NEGATIVE_INFINITY
-      for (const r of records) if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
-      if ((header.attributes & ATTR_LOG_APPEND_TIME) === 0 && header.maxTimestamp !== maxTimestamp) {
-        throw new EddyError(
-          'INVALID_RECORD',
-          `${where}: batch maxTimestamp ${header.maxTimestamp} is not its records' largest timestamp ${maxTimestamp}`,
-        )
-      }
+      // Records must parse exactly and be within limits; corrupt data is refused at the door.
+      // (The broker checks compressed batches the same way after decompressing them.)
+      validateRecordsSection(
+        batch,
+        BATCH_HEADER_BYTES,
+        batch.length,
+        header,
+        this.topic,
+        this.partition,
+        where,
+      )
     }
     return header
   }
