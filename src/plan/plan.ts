@@ -125,10 +125,22 @@ export class Plan {
       return r
     }
     for (const id of this.order) parent.set(id, id)
+    // Readers of one topic (a topic read by two sources, or the steps after one repartition) are
+    // one sub-topology: an app has one position, and one committed offset, per topic partition.
+    const readerOf = new Map<string, string>()
+    const reads = (id: string, topic: string) => {
+      const other = readerOf.get(topic)
+      if (other === undefined) readerOf.set(topic, id)
+      else parent.set(find(id), find(other))
+    }
     for (const id of this.order) {
       const n = this.nodes.get(id)!
+      if (n.kind === 'source') for (const t of n.topics) reads(id, t)
       for (const p of n.parents) {
-        if (this.nodes.get(p)!.kind === 'repartition') continue
+        if (this.nodes.get(p)!.kind === 'repartition') {
+          reads(id, `\u0000${p}`)
+          continue
+        }
         parent.set(find(id), find(p))
       }
     }
@@ -148,7 +160,7 @@ export class Plan {
       const stores: StoreSpec[] = []
       for (const id of ids) {
         const n = this.nodes.get(id)!
-        if (n.kind === 'source') sourceTopics.push(...n.topics)
+        if (n.kind === 'source') for (const t of n.topics) if (!sourceTopics.includes(t)) sourceTopics.push(t)
         if (n.kind === 'repartition') repartitionOutputs.push(id)
         if (n.kind === 'process') stores.push(...n.stores)
         for (const p of n.parents) {
