@@ -99,8 +99,8 @@ describe('api registry', () => {
       all.map((d) => [d.name, [d.apiKey, d.minVersion, d.maxVersion, d.flexibleMin]]),
     )
     assert.deepEqual(table, {
-      Produce: [0, 3, 11, 9],
-      Fetch: [1, 4, 17, 12],
+      Produce: [0, 0, 11, 9],
+      Fetch: [1, 0, 17, 12],
       ListOffsets: [2, 0, 9, 6],
       Metadata: [3, 0, 12, 9],
       OffsetCommit: [8, 0, 9, 8],
@@ -225,6 +225,12 @@ describe('api registry', () => {
     })
   }
 
+  it('librdkafka still picks Produce v7 and Fetch v11 (the highest both sides know)', () => {
+    const rd = clients['librdkafka 2.0.2 (kcat 1.7.1)']!
+    assert.equal(Math.min(rd.Produce![1]!, apis.Produce.maxVersion), 7)
+    assert.equal(Math.min(rd.Fetch![1]!, apis.Fetch.maxVersion), 11)
+  })
+
   it('overlaps v0 where librdkafka 2.0.2 gates features on it (groups, SASL, idempotence)', () => {
     for (const name of [
       'FindCoordinator',
@@ -239,6 +245,12 @@ describe('api registry', () => {
     ] as const) {
       assert.equal(apis[name].minVersion, 0, name)
     }
+    // rdkafka_feature.c: MsgVer1 needs Produce 2..2 and Fetch 2..2; the gzip, snappy and lz4
+    // features need MsgVer1. Without them librdkafka silently sends those batches uncompressed.
+    assert.ok(
+      isSupported(0, 2) && isSupported(1, 2),
+      'MsgVer1 (and with it gzip/snappy/lz4): Produce v2, Fetch v2',
+    )
     assert.ok(isSupported(0, 3) && isSupported(1, 4), 'MsgVer2: Produce v3, Fetch v4')
     assert.ok(isSupported(0, 7) && isSupported(1, 10), 'ZSTD: Produce v7, Fetch v10')
     assert.ok(

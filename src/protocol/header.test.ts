@@ -166,9 +166,10 @@ describe('headers and frames', () => {
       () => decodeRequest(unknown),
       (err) => err instanceof UnsupportedRequestError && err.header.apiKey === 999,
     )
-    const old = encodeRequest('Metadata', { apiVersion: 0, correlationId: 1, clientId: null }, {})
-    old.writeInt16BE(0, 4) // Produce v0: message format v0, which the log cannot store
-    assert.throws(() => decodeRequest(body(old)), /Produce v0 is not supported, only v3-v11/)
+    const tooNew = encodeRequest('Metadata', { apiVersion: 0, correlationId: 1, clientId: null }, {})
+    tooNew.writeInt16BE(0, 4)
+    tooNew.writeInt16BE(12, 6) // Produce v12: newer than Eddy implements
+    assert.throws(() => decodeRequest(body(tooNew)), /Produce v12 is not supported, only v0-v11/)
   })
 
   it('finds frame boundaries and refuses absurd sizes', () => {

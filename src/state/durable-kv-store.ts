@@ -16,8 +16,10 @@ export class DurableKeyValueStore<K, V> implements KeyValueStore<K, V>, DurableS
     readonly spec: StoreSpec<K, V>,
     private readonly bytes: BytesStore,
     private readonly clock: Clock,
+    /** Committed entries kept in memory for reads (see WriteCache). */
+    cleanEntriesMax?: number,
   ) {
-    this.cache = new WriteCache(spec, bytes)
+    this.cache = new WriteCache(spec, bytes, cleanEntriesMax)
   }
 
   get name(): string {

@@ -101,7 +101,9 @@ describe('durable stores', () => {
     store.put('c', 3)
     persist(env, store, 7)
     assert.equal(env.bytes('counts').count(), 2)
-    assert.equal(store.cachedEntries, 1, 'persisted entries leave the cache; the later write stays')
+    assert.equal(store.cachedEntries, 3, 'persisted entries stay as a read cache, with the later write')
+    assert.equal(store.size, 3)
+    assert.equal(store.get('a'), 1)
     assert.deepEqual(env.checkpoint('counts'), { topic: 'cl', partition: 0, offset: 7 })
     await env.close()
 
@@ -344,3 +346,31 @@ describe('durable stores', () => {
 })
 
 export type { Clock }
+
+describe('the read cache of committed entries', () => {
+  it('keeps at most cleanEntriesMax committed entries; evicted ones read back from lmdb', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-readcache-'))
+    const env = LmdbEnv.open(dir, ['counts'])
+    try {
+      const spec: StoreSpec<string, number> = {
+        name: 'counts',
+        kind: 'kv',
+        keySerde: json(),
+        valueSerde: json(),
+      }
+      const store = new DurableKeyValueStore(spec, env.bytes('counts'), systemClock, 2)
+      for (const k of ['a', 'b', 'c', 'd']) store.put(k, k.charCodeAt(0))
+      store.takeDirty()
+      persist(env, store, 1)
+      assert.equal(store.cachedEntries, 2, 'the two oldest committed entries left the cache')
+      assert.deepEqual(
+        ['a', 'b', 'c', 'd'].map((k) => store.get(k)),
+        [97, 98, 99, 100],
+      )
+      assert.equal(store.size, 4)
+    } finally {
+      await env.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -58,6 +58,8 @@ export class WriteCache<K, V> {
   constructor(
     private readonly spec: StoreSpec<K, V>,
     private readonly bytes: BytesStore,
+    /** Committed entries kept for reads; past this, the oldest leave the cache. */
+    private readonly cleanEntriesMax = 100_000,
   ) {}
 
   get(id: string): CacheEntry<K, V> | undefined {
@@ -153,19 +155,38 @@ export class WriteCache<K, V> {
     return [...this.pending.values()]
   }
 
-  /** The pending writes are in lmdb: entries not written since leave the cache; returns them. */
+  /**
+   * The pending writes are in lmdb. Entries not written since stay as a read cache (lmdb now holds
+   * exactly their value, so reads skip lmdb and the serde), up to `cleanEntriesMax`: the oldest
+   * beyond it, and deletes, leave the cache. Returns the entries that left.
+   */
   markPersisted(): CacheEntry<K, V>[] {
     this.pending.clear()
     const evicted: CacheEntry<K, V>[] = []
     this.sizeDelta = 0
     for (const e of this.entries.values()) {
       if (!e.dirty) {
-        this.entries.delete(e.id)
-        evicted.push(e)
-        continue
+        if (e.deleted) {
+          this.entries.delete(e.id)
+          evicted.push(e)
+          continue
+        }
+        e.inBytes = true
+        continue // contributes 0: the cache and lmdb agree
       }
       e.inBytes = this.bytes.has(e.bytesKey)
       this.sizeDelta += contribution(e)
+    }
+    let excess = this.entries.size - this.cleanEntriesMax
+    if (excess > 0) {
+      // Map order is insertion order: the oldest entries go first.
+      for (const e of this.entries.values()) {
+        if (excess <= 0) break
+        if (e.dirty) continue
+        this.entries.delete(e.id)
+        evicted.push(e)
+        excess--
+      }
     }
     return evicted
   }

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import * as net from 'node:net'
 import { after, before, describe, it } from 'node:test'
+import { crc32 } from 'node:zlib'
 import { EddyError } from '../../src/core/errors.js'
 import type { LogRecord } from '../../src/core/record.js'
 import { decodeBatchRecords, encodeRecordBatch, readBatchHeader } from '../../src/core/record-batch.js'
@@ -53,6 +54,23 @@ function decodeAll(records: Buffer | null, topic = 't', partition = 0): LogRecor
 }
 
 const values = (records: LogRecord[]) => records.map((r) => r.value?.toString())
+
+/** A message set v0/v1 (magic 0 or 1) of one uncompressed message, as pre-0.11 producers send. */
+function legacyMessageSet(magic: 0 | 1, value: string): Buffer {
+  const v = Buffer.from(value)
+  const body = Buffer.alloc(1 + 1 + (magic === 1 ? 8 : 0) + 4 + 4 + v.length)
+  let pos = body.writeInt8(magic, 0)
+  pos = body.writeInt8(0, pos) // attributes: no compression
+  if (magic === 1) pos = body.writeBigInt64BE(BigInt(Date.now()), pos)
+  pos = body.writeInt32BE(-1, pos) // null key
+  pos = body.writeInt32BE(v.length, pos)
+  v.copy(body, pos)
+  const head = Buffer.alloc(16)
+  head.writeBigInt64BE(0n, 0) // offset
+  head.writeInt32BE(4 + body.length, 8) // message size: crc + the rest
+  head.writeUInt32BE(crc32(body), 12)
+  return Buffer.concat([head, body])
+}
 
 function produceBody(
   topic: string,
@@ -228,6 +246,61 @@ describe('broker', () => {
       const cut = await c.request('Produce', 8, produceBody('t', 0, two.subarray(0, two.length - 5)))
       assert.equal(cut.responses[0]!.partitionResponses[0]!.errorCode, KafkaErrors.CORRUPT_MESSAGE)
       assert.equal(b.log.latestOffset('t', 0), 3)
+    })
+
+    it('Produce v0-v2 take v2 batches; message sets v0/v1 get UNSUPPORTED_FOR_MESSAGE_FORMAT, nothing stored', async () => {
+      b.log.createTopic('legacy')
+      for (const version of [0, 1, 2]) {
+        const p = await c.request('Produce', version, produceBody('legacy', 0, batchOf([`v${version}`])))
+        const pr = p.responses[0]!.partitionResponses[0]!
+        assert.equal(pr.errorCode, 0, `v${version}: ${pr.errorMessage}`)
+        assert.equal(pr.baseOffset, version)
+      }
+      const old = [
+        legacyMessageSet(1, 'm1'),
+        legacyMessageSet(0, 'm0'),
+        Buffer.concat([batchOf(['ok']), legacyMessageSet(1, 'after a v2 batch')]),
+      ]
+      for (const version of [0, 2]) {
+        for (const records of old) {
+          const p = await c.request('Produce', version, produceBody('legacy', 0, records))
+          const pr = p.responses[0]!.partitionResponses[0]!
+          assert.equal(pr.errorCode, KafkaErrors.UNSUPPORTED_FOR_MESSAGE_FORMAT)
+          assert.equal(pr.baseOffset, -1)
+        }
+      }
+      assert.equal(b.log.latestOffset('legacy', 0), 3)
+      assert.deepEqual(values((await b.log.read('legacy', 0, 0)).records), ['v0', 'v1', 'v2'])
+      // v3+ never carried message sets v0/v1: there they are simply corrupt.
+      const asV3 = await c.request('Produce', 3, produceBody('legacy', 0, legacyMessageSet(1, 'm1')))
+      assert.equal(asV3.responses[0]!.partitionResponses[0]!.errorCode, KafkaErrors.CORRUPT_MESSAGE)
+      assert.equal(b.log.latestOffset('legacy', 0), 3)
+
+      // Fetch v0-v3 return the stored v2 batches as they are (no down-conversion).
+      const stored = b.log.partition('legacy', 0).fetch(0, 1024 * 1024, 'read_uncommitted').bytes
+      for (const version of [0, 1, 2, 3]) {
+        const f = await c.request('Fetch', version, fetchBody('legacy', 0, 0))
+        const fp = f.responses[0]!.partitions[0]!
+        assert.equal(fp.errorCode, 0)
+        assert.equal(fp.highWatermark, 3)
+        assert.deepEqual(fp.records, stored)
+        assert.deepEqual(values(decodeAll(fp.records, 'legacy')), ['v0', 'v1', 'v2'])
+        const past = await c.request('Fetch', version, fetchBody('legacy', 0, 1000))
+        assert.equal(past.responses[0]!.partitions[0]!.errorCode, KafkaErrors.OFFSET_OUT_OF_RANGE)
+      }
+      // Each version's fields: v1 adds throttleTimeMs (4 bytes), v4 lastStableOffset and
+      // abortedTransactions (8 + 4 for a null array).
+      const size = async (version: number) => {
+        const id = 9000 + version
+        const frame = encodeRequest(
+          'Fetch',
+          { apiVersion: version, correlationId: id, clientId: null },
+          fetchBody('legacy', 0, 0),
+        )
+        return (await c.raw(frame, id)).length
+      }
+      const [v0, v1, v2, v3, v4] = [await size(0), await size(1), await size(2), await size(3), await size(4)]
+      assert.deepEqual([v1 - v0, v2 - v1, v3 - v2, v4 - v3], [4, 0, 0, 12])
     })
 
     it('answers an unknown topic or partition per partition', async () => {

@@ -2,6 +2,11 @@
 // the partitions asked, woken by appends), read_committed with the aborted-transaction list, and
 // Kafka's byte limits. No fetch sessions: every fetch is a full one and the reply's session id
 // is 0, which tells a client that asked for a session that none was made.
+// Fetch v0-v3 (advertised because librdkafka enables gzip/snappy/lz4 only if Fetch v2 is in range)
+// get the stored record batches v2 as they are, read_uncommitted, with the response fields of
+// their version. Kafka would down-convert to message format v0/v1 for them; Eddy does not: a
+// client that asks v0-v3 yet cannot read magic 2 is on its own (librdkafka, kafkajs and the Java
+// client all pick v4+ and read v2 batches).
 import { limits } from '../../core/limits.js'
 import type { PartitionLog } from '../../log/partition-log.js'
 import type { IsolationLevel } from '../../log/types.js'

@@ -1,6 +1,8 @@
 // Produce: record batches appended to the log byte for byte (the log checks CRC and structure,
 // and idempotence), transactional ones through the transaction coordinator. acks 1 and all are
 // the same on a single node: the reply waits for the log's append, i.e. its fsync policy.
+// Produce v0-v2 are served for record batches v2 only; message sets v0/v1 (magic 0/1) are refused
+// per partition with UNSUPPORTED_FOR_MESSAGE_FORMAT.
 import { EddyError } from '../../core/errors.js'
 import {
   ATTR_CONTROL,
@@ -40,6 +42,23 @@ export function splitBatches(records: Buffer, where: string): Buffer[] {
   }
   if (out.length === 0) throw new EddyError('INVALID_RECORD', `${where}: the record set is empty`)
   return out
+}
+
+/**
+ * The magic of the first entry in `records` written in message format v0/v1 (magic 0 or 1), or
+ * null if there is none. Message sets v0/v1 and record batches v2 share the framing (int64 offset,
+ * int32 size, magic at byte 16), so the entries can be walked without knowing their format.
+ */
+function oldFormatMagic(records: Buffer): number | null {
+  let pos = 0
+  while (pos + 17 <= records.length) {
+    const magic = records.readInt8(pos + 16)
+    if (magic === 0 || magic === 1) return magic
+    const size = records.readInt32BE(pos + 8)
+    if (size < 0) return null
+    pos += size + 12
+  }
+  return null
 }
 
 /** What the log cannot check about a batch because it depends on the request. */
@@ -94,6 +113,15 @@ async function producePartition(
   }
   try {
     if (records === null) throw new EddyError('INVALID_RECORD', `${where}: the record set is null`)
+    // Produce v0-v2 may carry message sets v0/v1, which Kafka would convert; the log stores
+    // record batches v2 only, so they are refused (nothing of the set is appended).
+    const magic = ctx.apiVersion <= 2 ? oldFormatMagic(records) : null
+    if (magic !== null) {
+      return failed(
+        KafkaErrors.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+        `${where}: message format v${magic} (magic ${magic}) is not supported: only record batches v2 (magic 2) are stored`,
+      )
+    }
     const batches = splitBatches(records, where)
     for (const b of batches) {
       const code = checkBatch(b, transactionalId, topic, partition, ctx)

@@ -1,5 +1,6 @@
 // Fetch (key 1). Kafka: FetchRequest.json / FetchResponse.json.
-// From v4: record batch v2 and isolation levels. v13+ names topics by topic id, not by name.
+// v0-v3 predate isolation levels (read_uncommitted only) and expect message sets v0/v1; we send the
+// stored v2 batches anyway (see the handler). v13+ names topics by topic id, not by name.
 import {
   array,
   field,
@@ -15,7 +16,7 @@ import {
   type Value,
 } from '../schema.js'
 
-const versions = '4-17'
+const versions = '0-17'
 const flexibleVersions = '12+'
 
 export const FetchRequest = message({

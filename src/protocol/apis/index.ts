@@ -2,10 +2,12 @@
 // ApiVersions and the request/response schemas that implement every version of that range.
 //
 // Ranges are chosen so that kcat 1.7.1 (librdkafka 2.0.2), kafkajs 2.2.4 and @platformatic/kafka
-// 1.x each find the versions they use (clients pick the highest version both sides know), while
-// Produce < 3 and Fetch < 4 are left out: they carry message formats v0/v1, and the log stores v2
-// only. Minimum versions stay at 0 elsewhere because librdkafka 2.0.2 enables features (consumer
-// groups, SASL handshake, idempotence) only when the broker's range overlaps v0 of those APIs.
+// 1.x each find the versions they use (clients pick the highest version both sides know).
+// Minimum versions are 0 because librdkafka 2.0.2 enables features only when the broker's range
+// overlaps old versions: consumer groups, SASL handshake and idempotence need v0 of those APIs, and
+// gzip/snappy/lz4 need Produce v2 and Fetch v2 (MsgVer1). Produce v0-v2 and Fetch v0-v3 belong to
+// message formats v0/v1, which the log cannot store: Produce refuses them per partition, Fetch
+// returns the stored v2 batches as they are.
 
 import { assert } from '../../core/assert.js'
 import type { MessageSchema, Value } from '../schema.js'

@@ -1,8 +1,10 @@
 // Produce (key 0). Kafka: ProduceRequest.json / ProduceResponse.json.
-// From v3: record batch v2 only (the one format the log stores), which is why we start there.
+// v0-v2 may carry message sets v0/v1 (magic 0/1) as well as record batches v2; the log stores v2
+// only, so the handler refuses the old formats per partition. v0-v2 are advertised because
+// librdkafka enables gzip/snappy/lz4 (its MsgVer1 feature) only if the range includes Produce v2.
 import { array, field, int16, int32, int64, message, records, string, struct, type Value } from '../schema.js'
 
-const versions = '3-11'
+const versions = '0-11'
 const flexibleVersions = '9+'
 
 export const ProduceRequest = message({
