@@ -9,6 +9,7 @@ import { register as registerConsume } from './commands/consume.js'
 import { register as registerProduce } from './commands/produce.js'
 import { register as registerRun } from './commands/run.js'
 import { register as registerTopics } from './commands/topics.js'
+import { register as registerUsers } from './commands/users.js'
 import { packageVersion, register as registerVersion } from './commands/version.js'
 import { type CliContext, UsageError, type Writer } from './context.js'
 import { errorLine } from './output.js'
@@ -84,6 +85,7 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
   registerRun(program, ctx)
   registerConsume(program, ctx)
   registerBroker(program, ctx)
+  registerUsers(program, ctx)
   trackCommandPath(program, (sub) => {
     commandPath = `${commandPath} ${sub.name()}`
   })
