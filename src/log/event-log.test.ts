@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import fsDefault, * as fs from 'node:fs'
 import { syncBuiltinESMExports } from 'node:module'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -18,41 +17,14 @@ import {
   readBatchHeader,
 } from '../core/record-batch.js'
 import { varintSize, writeVarint } from '../core/varint.js'
-import { EventLog } from './event-log.js'
-import type { FsyncPolicy, LogOptions } from './types.js'
+import { intIn, tmpDir as makeTmpDir, openLog, prng, removeTmpDirs } from './testdata/test-helpers.js'
+import type { FsyncPolicy } from './types.js'
 
 // ---- helpers ----------------------------------------------------------------------------
 
-const roots: string[] = []
-after(() => {
-  for (const r of roots) fs.rmSync(r, { recursive: true, force: true })
-})
+after(removeTmpDirs)
 
-function tmpDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-event-log-test-'))
-  roots.push(dir)
-  return dir
-}
-
-function openLog(dir: string, opts: Partial<LogOptions> = {}): EventLog {
-  return EventLog.open({ dir, fsync: { kind: 'never' }, maintenanceIntervalMs: 0, ...opts })
-}
-
-/** Deterministic PRNG (mulberry32): uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function intIn(rand: () => number, min: number, max: number): number {
-  return min + Math.floor(rand() * (max - min + 1))
-}
+const tmpDir = () => makeTmpDir('eddy-event-log-test-')
 
 function randomBytes(rand: () => number, n: number): Buffer {
   const b = Buffer.allocUnsafe(n)

@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test'
 import { isEddyError } from '../core/errors.js'
 import type { LogRecord } from '../core/record.js'
 import { CONSUMER_OFFSETS_TOPIC, decodeOffsetKey, encodeOffsetKey } from './group-offsets.js'
-import { openLog, recs, removeTmpDirs, tmpDir } from './testdata/txn-test-helpers.js'
+import { openLog, recs, removeTmpDirs, tmpDir } from './testdata/test-helpers.js'
 import { TRANSACTION_STATE_TOPIC } from './transactions.js'
 
 after(removeTmpDirs)

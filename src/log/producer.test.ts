@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { isEddyError } from '../core/errors.js'
 import { readBatchHeader } from '../core/record-batch.js'
-import { openLog, readValues, recs, removeTmpDirs, tmpDir } from './testdata/txn-test-helpers.js'
+import { openLog, readValues, recs, removeTmpDirs, tmpDir } from './testdata/test-helpers.js'
 
 after(removeTmpDirs)
 

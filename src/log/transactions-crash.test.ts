@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { systemClock } from '../core/clock.js'
 import type { EventLog } from './event-log.js'
 import { PartitionLog } from './partition-log.js'
-import { openLog, readValues, removeTmpDirs, tmpDir } from './testdata/txn-test-helpers.js'
+import { openLog, readValues, removeTmpDirs, tmpDir } from './testdata/test-helpers.js'
 import { TRANSACTION_STATE_TOPIC } from './transactions.js'
 import type { TopicConfig } from './types.js'
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { ManualClock } from '../core/clock.js'
 import { isEddyError } from '../core/errors.js'
-import { openLog, readValues, recs, removeTmpDirs, tmpDir } from './testdata/txn-test-helpers.js'
+import { openLog, readValues, recs, removeTmpDirs, tmpDir } from './testdata/test-helpers.js'
 import { TRANSACTION_STATE_TOPIC } from './transactions.js'
 
 after(removeTmpDirs)

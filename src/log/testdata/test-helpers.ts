@@ -1,4 +1,4 @@
-// Helpers shared by the tests of producers, transactions and group offsets.
+// Helpers shared by the log's tests.
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -44,4 +44,20 @@ export async function readValues(
     offset = nextOffset
   }
   return out
+}
+
+/** Deterministic PRNG (mulberry32): uniform in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function intIn(rand: () => number, min: number, max: number): number {
+  return min + Math.floor(rand() * (max - min + 1))
 }
