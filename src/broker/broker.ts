@@ -25,7 +25,14 @@ export interface BrokerLimits {
   readonly connectionsMax: number
   /** Requests read but not answered per connection; past this the connection is not read. */
   readonly inFlightRequestsPerConnectionMax: number
+  /** A connection with nothing read and no request being served for this long is closed. */
+  readonly connectionIdleMsMax: number
+  /** Once a frame's first bytes arrived, the rest must arrive within this, else the connection is closed. */
+  readonly partialFrameMsMax: number
 }
+
+/** Node's timers hold at most this many milliseconds. */
+const TIMER_MS_MAX = 2 ** 31 - 1
 
 export interface BrokerOptions {
   readonly log: EventLog
@@ -117,10 +124,20 @@ export class Broker {
       connectionsMax: opts.limits?.connectionsMax ?? defaultLimits.connectionsMax,
       inFlightRequestsPerConnectionMax:
         opts.limits?.inFlightRequestsPerConnectionMax ?? defaultLimits.inFlightRequestsPerConnectionMax,
+      connectionIdleMsMax: opts.limits?.connectionIdleMsMax ?? defaultLimits.connectionIdleMsMax,
+      partialFrameMsMax: opts.limits?.partialFrameMsMax ?? defaultLimits.partialFrameMsMax,
     }
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isInteger(value) || value < 1) {
         throw new EddyError('INVALID_ARGUMENT', `broker limit ${name} must be an integer >= 1, got ${value}`)
+      }
+    }
+    for (const name of ['connectionIdleMsMax', 'partialFrameMsMax'] as const) {
+      if (limits[name] > TIMER_MS_MAX) {
+        throw new EddyError(
+          'INVALID_ARGUMENT',
+          `broker limit ${name} must be at most ${TIMER_MS_MAX} ms, got ${limits[name]}`,
+        )
       }
     }
     const clusterId = loadClusterId(opts.log.dir)

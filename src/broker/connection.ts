@@ -1,6 +1,10 @@
 // One client connection: cuts the byte stream into frames, serves requests one at a time in
 // arrival order (so responses go out in request order, as Kafka requires), and stops reading
 // while too many requests wait. Whatever goes wrong here closes this connection only.
+//
+// Idle and partial-frame timeouts share one timer per connection, re-armed only from its own
+// callback: reading stores a timestamp and nothing more. The timer wakes at least every
+// min(connectionIdleMsMax, partialFrameMsMax), so a limit is enforced within twice its value at worst.
 import type * as net from 'node:net'
 import { isEddyError } from '../core/errors.js'
 import {
@@ -27,6 +31,8 @@ const API_VERSIONS_KEY = 18
 export interface ConnectionLimits {
   readonly frameBytesMax: number
   readonly inFlightRequestsPerConnectionMax: number
+  readonly connectionIdleMsMax: number
+  readonly partialFrameMsMax: number
 }
 
 /** After a request: go on, close once written (`end`), or drop the connection now (`destroy`). */
@@ -48,6 +54,11 @@ export class Connection {
   private paused = false
   private closed = false
   private readonly abort = new AbortController()
+  /** Last bytes read or last request answered (Date.now()). */
+  private lastActivity = Date.now()
+  /** When the first bytes of the frame now buffered arrived (meaningful while bufferedBytes > 0). */
+  private partialSince = 0
+  private timer: NodeJS.Timeout | null = null
 
   constructor(
     readonly id: number,
@@ -73,11 +84,58 @@ export class Connection {
         broker.logger.warn(`${this.name}: ${err.message}`)
     })
     socket.on('close', () => this.finish())
+    this.arm(Math.min(limits.connectionIdleMsMax, limits.partialFrameMsMax))
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.checkTimeouts(), Math.max(ms, 1))
+    this.timer.unref()
+  }
+
+  /** Closes the connection if a frame is overdue or it sat idle too long; else re-arms. */
+  private checkTimeouts(): void {
+    this.timer = null
+    if (this.closed) return
+    const { connectionIdleMsMax, partialFrameMsMax } = this.limits
+    const now = Date.now()
+    let next = now + Math.min(connectionIdleMsMax, partialFrameMsMax)
+    if (this.bufferedBytes > 0) {
+      // While paused the broker, not the client, holds the rest of the frame back.
+      const deadline = this.partialSince + partialFrameMsMax
+      if (!this.paused && now >= deadline) {
+        this.drop(
+          `partial frame: ${this.partialFrameProgress()} arrived, the rest not within ${partialFrameMsMax} ms (partialFrameMsMax)`,
+        )
+        return
+      }
+      if (!this.paused) next = Math.min(next, deadline)
+    } else if (this.pumping === null && this.queue.length === 0) {
+      const deadline = this.lastActivity + connectionIdleMsMax
+      if (now >= deadline) {
+        this.drop(
+          `idle for ${now - this.lastActivity} ms (connectionIdleMsMax ${connectionIdleMsMax} ms)`,
+          'info',
+        )
+        return
+      }
+      next = Math.min(next, deadline)
+    }
+    this.arm(next - now)
+  }
+
+  /** "12 of 104 bytes of a frame" (size prefix included) or "2 of the 4 size bytes of a frame". */
+  private partialFrameProgress(): string {
+    if (this.bufferedBytes < FRAME_SIZE_BYTES)
+      return `${this.bufferedBytes} of the ${FRAME_SIZE_BYTES} size bytes of a frame`
+    // cutFrames left the size prefix whole in the first chunk.
+    const total = FRAME_SIZE_BYTES + this.chunks[0]!.readInt32BE(0)
+    return `${this.bufferedBytes} of ${total} bytes of a frame`
   }
 
   /** Stops serving: long polls end, the current request finishes (up to `graceMs`), the socket closes. */
   async close(graceMs: number): Promise<void> {
     this.closed = true
+    this.stopTimer()
     this.abort.abort()
     const current = this.pumping
     if (current !== null) {
@@ -91,15 +149,21 @@ export class Connection {
     this.socket.destroy()
   }
 
+  private stopTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+  }
+
   private finish(): void {
     this.closed = true
+    this.stopTimer()
     this.abort.abort()
     this.queue.length = 0
     this.chunks = []
     this.onClosed(this)
   }
 
-  private drop(reason: string, level: 'warn' | 'error' = 'warn'): void {
+  private drop(reason: string, level: 'info' | 'warn' | 'error' = 'warn'): void {
     if (this.closed) return
     this.broker.logger[level](`closing ${this.name}: ${reason}`)
     this.closed = true
@@ -108,6 +172,9 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return
+    const now = Date.now()
+    this.lastActivity = now
+    if (this.bufferedBytes === 0) this.partialSince = now
     this.chunks.push(chunk)
     this.bufferedBytes += chunk.length
     try {
@@ -123,6 +190,8 @@ export class Connection {
     if (this.pumping === null && this.queue.length > 0) {
       this.pumping = this.pump().finally(() => {
         this.pumping = null
+        // Idleness counts from the last answer: a long poll longer than the idle limit is not cut.
+        this.lastActivity = Date.now()
       })
     }
   }
@@ -140,6 +209,8 @@ export class Connection {
       if (buf.length === total) this.chunks.shift()
       else this.chunks[0] = buf.subarray(total)
       this.bufferedBytes -= total
+      // What remains began with the chunk just read.
+      this.partialSince = this.lastActivity
     }
   }
 
@@ -153,6 +224,8 @@ export class Connection {
       if (this.paused && this.queue.length < this.limits.inFlightRequestsPerConnectionMax) {
         this.paused = false
         this.socket.resume()
+        // A frame held back while paused gets its full time from now.
+        this.partialSince = Date.now()
       }
       let next: Next
       try {

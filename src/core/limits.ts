@@ -47,6 +47,13 @@ export const limits = {
   connectionsMax: 1000,
   /** Requests read but not yet answered on one connection; past this the broker stops reading it. */
   inFlightRequestsPerConnectionMax: 100,
+  /**
+   * A connection with nothing read, nothing buffered and no request being served for this long
+   * is closed (Kafka's connections.max.idle.ms). A long poll or a pending join is not idle.
+   */
+  connectionIdleMsMax: 10 * 60_000,
+  /** Once a frame's first bytes arrived, the rest must arrive within this, else the connection is closed. */
+  partialFrameMsMax: 30_000,
 } as const
 
 assert(limits.recordBytesMax <= limits.batchBytesMax, 'a record must fit in a batch')
@@ -62,3 +69,4 @@ assert(limits.storeKeyBytesMax + 12 <= 1978, 'a window store key must fit in an 
 assert(limits.indexIntervalBytes < limits.segmentBytesMin * 8, 'index interval must be small')
 assert(limits.batchBytesMax < limits.frameBytesMax, 'a produce request of one full batch must fit in a frame')
 assert(limits.frameBytesMax <= 2 ** 31 - 1, 'a frame size is an int32')
+assert(limits.connectionIdleMsMax > limits.fetchWaitMsMax, 'a connection must outlive its idle long poll')
