@@ -174,6 +174,9 @@ interface InprocRun {
 }
 
 /** A TaskExecutor as the TestDriver builds one: memory stores, one task, outputs to `sink`. */
+/** The bench's wall clock, refreshed between batches as the runner refreshes its own. */
+const clock = { nowMs: Date.now() }
+
 function executorFor(topology: Topology, sink: (value: unknown) => void): TaskExecutor {
   const plan = topology.plan()
   const output: TaskOutput = {
@@ -194,7 +197,8 @@ function executorFor(topology: Topology, sink: (value: unknown) => void): TaskEx
       advanceWithWallClock: false,
       idleTimeoutMs: 5_000,
       internalTopic: (name) => `bench-${name}`,
-      wallClockMs: () => Date.now(),
+      // As the runner: the wall clock is read once per loop iteration (batch), not per record.
+      wallClockMs: () => clock.nowMs,
       taskIndex: 0,
       taskCount: 1,
     },
@@ -233,9 +237,11 @@ function eddyRun(
   const tally = newTally()
   const executor = executorFor(topology, (v) => toSink(tally, v, tallyOf(v)))
   const start = performance.now()
+  clock.nowMs = Date.now()
   for (let i = 0; i < records.length; i++) {
     executor.process(records[i]!)
     if ((i + 1) % BATCH_RECORDS === 0) {
+      clock.nowMs = Date.now()
       executor.tick()
       executor.emitWatermarks()
     }

@@ -92,7 +92,9 @@ type Out<K, R> = ProcessorContext<K, WindowResult<K, R>>
 
 /** Open windows by the time they close, so closing them is cheap at each watermark. */
 class CloseIndex<K> {
-  private readonly byTime = new Map<number, Map<unknown, { key: K; start: number }>>()
+  // closeAt → window start → key's identity (as a string) → the window. Within a start, a Map
+  // keeps insertion order, so windows come out as a (stable) sort by start would give them.
+  private readonly byTime = new Map<number, Map<number, Map<string, { key: K; start: number }>>>()
   private times: number[] = []
   private sorted = true
 
@@ -105,11 +107,19 @@ class CloseIndex<K> {
       if (last !== undefined && closeAt < last) this.sorted = false
       this.times.push(closeAt)
     }
-    m.set(`${start}\u0000${String(keyIdentity(key))}`, { key, start })
+    let byKey = m.get(start)
+    if (byKey === undefined) {
+      byKey = new Map()
+      m.set(start, byKey)
+    }
+    byKey.set(String(keyIdentity(key)), { key, start })
   }
 
   remove(closeAt: number, key: K, start: number): void {
-    this.byTime.get(closeAt)?.delete(`${start}\u0000${String(keyIdentity(key))}`)
+    this.byTime
+      .get(closeAt)
+      ?.get(start)
+      ?.delete(String(keyIdentity(key)))
   }
 
   /** Removes and returns windows with closeAt <= watermark, earliest first. */
@@ -126,8 +136,15 @@ class CloseIndex<K> {
       const t = this.times[i]!
       const m = this.byTime.get(t)
       if (m !== undefined) {
-        const entries = [...m.values()].sort((a, b) => a.start - b.start)
-        for (const e of entries) due.push({ key: e.key, start: e.start, closeAt: t })
+        if (m.size === 1) {
+          for (const byKey of m.values())
+            for (const e of byKey.values()) due.push({ key: e.key, start: e.start, closeAt: t })
+        } else {
+          const starts = [...m.keys()].sort((a, b) => a - b)
+          for (const start of starts) {
+            for (const e of m.get(start)!.values()) due.push({ key: e.key, start: e.start, closeAt: t })
+          }
+        }
       }
       this.byTime.delete(t)
       i++
@@ -160,20 +177,23 @@ export class TimeWindowProcessor<K, V, R> implements Processor<K, V, K, WindowRe
   process(record: StreamRecord<K, V>, ctx: Out<K, R>): void {
     const store = ctx.windowStore<K, unknown>(this.storeName)
     const t = record.timestamp
+    const key = record.key
     const { sizeMs, graceMs } = this.spec
+    const advanceMs = this.advanceMs
+    const agg = this.agg
     const wm = ctx.watermark
     let updated = false
     // Window starts are multiples of the step with start <= t < start + size, oldest first.
-    const lastStart = Math.floor(t / this.advanceMs) * this.advanceMs
+    const lastStart = Math.floor(t / advanceMs) * advanceMs
     let firstStart = lastStart
-    while (firstStart - this.advanceMs > t - sizeMs) firstStart -= this.advanceMs
-    for (let start = firstStart; start <= lastStart; start += this.advanceMs) {
+    while (firstStart - advanceMs > t - sizeMs) firstStart -= advanceMs
+    for (let start = firstStart; start <= lastStart; start += advanceMs) {
       const closeAt = start + sizeMs + graceMs
       if (closeAt <= wm) continue // this window already closed
-      const prev = store.get(record.key, start)
-      const acc = this.agg.add(prev === undefined ? this.agg.init() : prev, record.value)
-      store.put(record.key, start, acc)
-      if (prev === undefined) this.index.add(closeAt, record.key, start)
+      const prev = store.get(key, start)
+      const acc = agg.add(prev === undefined ? agg.init() : prev, record.value)
+      store.put(key, start, acc)
+      if (prev === undefined) this.index.add(closeAt, key, start)
       if (this.emit === 'current') this.forward(ctx, record, start, acc)
       updated = true
     }

@@ -11,7 +11,7 @@ import type { Plan, SubTopology } from '../plan/plan.js'
 import type { Processor, ProcessorContext, Timer } from '../plan/processor.js'
 import { AsyncStage } from './async-stage.js'
 import { TimerService } from './timers.js'
-import { type ChannelWatermark, WatermarkTracker } from './watermarks.js'
+import { type ChannelWatermark, type SourceHandle, WatermarkTracker } from './watermarks.js'
 
 export interface StoreProvider {
   keyValueStore(spec: StoreSpec): KeyValueStore<unknown, unknown>
@@ -83,6 +83,9 @@ export class TaskExecutor {
   private readonly watermarks: WatermarkTracker
   /** Entry points: an input topic → the pushes of the nodes that read it (deserializing first). */
   private readonly entries = new Map<string, ((raw: LogRecord) => void)[]>()
+  /** The topic of the last record processed and its entries (entries never change after construction). */
+  private lastTopic: string | null = null
+  private lastEntries: ((raw: LogRecord) => void)[] | undefined = undefined
   private readonly processors: {
     node: ProcessNode
     processor: Processor<unknown, unknown, unknown, unknown>
@@ -230,12 +233,19 @@ export class TaskExecutor {
 
   /** Processes one record from the log; event-time effects (closing windows, timers) follow it. */
   process(raw: LogRecord): void {
-    const entries = this.entries.get(raw.topic)
-    if (entries === undefined)
-      throw new EddyError('INVALID_ARGUMENT', `this task does not read topic ${raw.topic}`)
+    // Records come in runs of one topic: look its entries up once per run.
+    let entries = this.lastEntries
+    if (raw.topic !== this.lastTopic || entries === undefined) {
+      entries = this.entries.get(raw.topic)
+      if (entries === undefined)
+        throw new EddyError('INVALID_ARGUMENT', `this task does not read topic ${raw.topic}`)
+      this.lastTopic = raw.topic
+      this.lastEntries = entries
+    }
     this.current = raw
     try {
-      for (const entry of entries) entry(raw)
+      if (entries.length === 1) entries[0]!(raw)
+      else for (let i = 0; i < entries.length; i++) entries[i]!(raw)
     } catch (err) {
       throw err instanceof StepFailure ? err.error : err
     } finally {
@@ -254,11 +264,6 @@ export class TaskExecutor {
     } catch (err) {
       throw err instanceof StepFailure ? err.error : err
     }
-  }
-
-  /** Observes a record's event time (called by the source entry) and closes what is due. */
-  private observe(partition: string, timestamp: number): boolean {
-    return this.watermarks.observe(partition, timestamp, this.opts.wallClockMs())
   }
 
   /** Records inside async steps, not yet emitted. */
@@ -334,6 +339,8 @@ export class TaskExecutor {
       }
       return id
     }
+    // Each partition's time in the tracker, looked up once.
+    const sources: SourceHandle[] = []
     return (raw) => {
       if (timedByMarkers) {
         const marker = markerOf(raw)
@@ -361,7 +368,16 @@ export class TaskExecutor {
       }
       counters.out++
       push(record)
-      if (!timedByMarkers && this.observe(partitionId(raw), record.timestamp)) this.advanceEventTime()
+      if (!timedByMarkers) {
+        const id = partitionId(raw)
+        const nowMs = this.opts.wallClockMs()
+        let source = sources[raw.partition]
+        if (source === undefined) {
+          source = this.watermarks.sourceHandle(id, nowMs)
+          sources[raw.partition] = source
+        }
+        if (this.watermarks.observeSource(source, record.timestamp, nowMs)) this.advanceEventTime()
+      }
     }
   }
 

@@ -41,6 +41,9 @@ interface MarkerPartition {
 
 type PartitionTime = SourcePartition | MarkerPartition
 
+/** A source partition's time, opaque outside the tracker. */
+export type SourceHandle = { readonly __sourcePartition: never }
+
 export class WatermarkTracker {
   private readonly partitions = new Map<string, PartitionTime>()
   private current = Number.NEGATIVE_INFINITY
@@ -85,9 +88,22 @@ export class WatermarkTracker {
     s.lastActivityMs = nowMs
   }
 
+  /**
+   * A source partition's handle for observeSource, which saves a lookup per record. The handle
+   * stays valid: a partition's entry is never replaced.
+   */
+  sourceHandle(partition: string, nowMs: number): SourceHandle {
+    return this.source(partition, nowMs) as unknown as SourceHandle
+  }
+
   /** Records a source record's timestamp; returns true when the watermark advanced. */
   observe(partition: string, timestamp: number, nowMs: number): boolean {
-    const s = this.source(partition, nowMs)
+    return this.observeSource(this.source(partition, nowMs) as unknown as SourceHandle, timestamp, nowMs)
+  }
+
+  /** observe, given the partition's handle. */
+  observeSource(handle: SourceHandle, timestamp: number, nowMs: number): boolean {
+    const s = handle as unknown as SourcePartition
     s.lastActivityMs = nowMs
     // The common case, a record no newer than its partition's time on an active partition,
     // changes nothing: skip the scan over partitions.

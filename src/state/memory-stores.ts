@@ -54,30 +54,52 @@ export class MemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
 export class MemoryWindowStore<K, V> implements WindowStore<K, V> {
   private readonly byKey = new Map<unknown, { key: K; windows: Map<number, V> }>()
   private count = 0
+  // The last key looked up and its entry: a get then put of the same key (an aggregation's
+  // read-modify-write) looks the key up once. Dropped when the entry leaves byKey.
+  private lastId: unknown = undefined
+  private lastEntry: { key: K; windows: Map<number, V> } | undefined = undefined
 
   constructor(readonly name: string) {}
 
+  private entryOf(id: unknown): { key: K; windows: Map<number, V> } | undefined {
+    if (this.lastEntry !== undefined && id === this.lastId) return this.lastEntry
+    const entry = this.byKey.get(id)
+    if (entry !== undefined) {
+      this.lastId = id
+      this.lastEntry = entry
+    }
+    return entry
+  }
+
   get(key: K, windowStart: number): V | undefined {
-    return this.byKey.get(keyIdentity(key))?.windows.get(windowStart)
+    return this.entryOf(keyIdentity(key))?.windows.get(windowStart)
   }
 
   put(key: K, windowStart: number, value: V): void {
     const id = keyIdentity(key)
-    let entry = this.byKey.get(id)
+    let entry = this.entryOf(id)
     if (entry === undefined) {
       entry = { key, windows: new Map() }
       this.byKey.set(id, entry)
+      this.lastId = id
+      this.lastEntry = entry
     }
-    if (!entry.windows.has(windowStart)) this.count++
-    entry.windows.set(windowStart, value)
+    const windows = entry.windows
+    const size = windows.size
+    windows.set(windowStart, value)
+    if (windows.size !== size) this.count++
   }
 
   delete(key: K, windowStart: number): void {
     const id = keyIdentity(key)
-    const entry = this.byKey.get(id)
+    const entry = this.entryOf(id)
     if (entry?.windows.delete(windowStart)) {
       this.count--
-      if (entry.windows.size === 0) this.byKey.delete(id)
+      if (entry.windows.size === 0) {
+        this.byKey.delete(id)
+        this.lastId = undefined
+        this.lastEntry = undefined
+      }
     }
   }
 
