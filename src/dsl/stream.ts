@@ -10,6 +10,13 @@ import type { AnyRecord, ErrorPolicy, PlanNode } from '../plan/nodes.js'
 import { Plan } from '../plan/plan.js'
 import type { Processor } from '../plan/processor.js'
 import { type Aggregator, type AggregatorSpec, combine, type ResultOf } from './aggregators.js'
+import {
+  type JoinType,
+  LookupJoinProcessor,
+  TableJoinProcessor,
+  TableProcessor,
+  WindowJoinProcessor,
+} from './joins.js'
 import { KeyedAggregateProcessor } from './keyed-aggregate.js'
 import {
   type EmitMode,
@@ -28,6 +35,31 @@ export interface StepOptions {
   /** A stable name for the step: it names state, metrics and the node in the picture. */
   readonly name?: string
   readonly onError?: OnError
+}
+
+/** A stream–table join: how long stream records wait for the table to catch up in event time. */
+export interface LookupJoinOptions extends StepOptions {
+  /** Stream records wait this long in event time, so table updates a little out of order are seen (default 0). */
+  readonly grace?: Duration
+  /** How much of the table's history is kept for lookups as of a past time (default: grace, at least 1 minute). */
+  readonly history?: Duration
+}
+
+/** An as-of join. */
+export interface AsOfJoinOptions extends LookupJoinOptions {
+  /** A right record older than this before the left one does not match (default: no limit). */
+  readonly maxLookback?: Duration
+}
+
+/**
+ * A stream–stream join window: a left record at t joins right records in [t - before, t + after];
+ * `within` sets both. Records past the window plus `grace` are late.
+ */
+export interface WindowJoinOptions extends StepOptions {
+  readonly within?: Duration
+  readonly before?: Duration
+  readonly after?: Duration
+  readonly grace?: Duration
 }
 
 export interface KeyValue<K, V> {
@@ -146,6 +178,42 @@ export class Topology {
       timestampOf: ts ? (r) => ts(r.value as V, r as StreamRecord<K, V>) : undefined,
     })
     return new Stream<K, V>(this, id, false)
+  }
+
+  /**
+   * Reads a topic as a table: the latest value per key, a null value (tombstone) deletes the key.
+   * @example const cards = topology.table<CardHolder>('card-holders')
+   */
+  table<V, K = string>(
+    topic: string,
+    valueSerde: Serde<V> = json<V>(),
+    opts: StepOptions & {
+      keySerde?: Serde<K>
+      timestamp?: (value: V, record: StreamRecord<K, V>) => number
+    } = {},
+  ): Table<K, V> {
+    const name = opts.name ?? this.id('table', `table-${topic}`, true)
+    const source = this.stream<V, K>(topic, valueSerde, {
+      ...opts,
+      name: `${name}.source`,
+      // A tombstone has no value to read a time from: it keeps the log's.
+      timestamp:
+        opts.timestamp === undefined
+          ? undefined
+          : (v, r) => (v === null || v === undefined ? r.timestamp : opts.timestamp!(v, r)),
+    })
+    const store = `${name}-store`
+    this.add({
+      kind: 'process',
+      id: name,
+      label: 'table',
+      parents: [source.nodeId],
+      errorPolicy: { kind: 'fail' },
+      stores: [{ name: store, kind: 'kv', keySerde: json(), valueSerde: json() }],
+      create: () => new TableProcessor(store),
+      sideOutputs: [],
+    })
+    return new Table<K, V>(this, name, true, store)
   }
 
   /** The immutable plan of everything built so far. */
@@ -445,6 +513,191 @@ export class Stream<K, V> {
   }
 
   /**
+   * Joins each record with the table's value for its key as of the record's event time; records
+   * without a match are dropped. Against another stream, a windowed join: records of the same key
+   * whose times are within the window.
+   * @example payments.join(cardHolders, (p, holder) => ({ ...p, country: holder.country }))
+   * @example clicks.join(views, (c, v) => ({ c, v }), { within: '5m', grace: '1m' })
+   */
+  join<VT, VR>(
+    table: Table<K, VT>,
+    joiner: (value: V, tableValue: VT, record: StreamRecord<K, V>) => VR,
+    opts?: LookupJoinOptions,
+  ): Stream<K, VR>
+  join<VO, VR>(
+    other: Stream<K, VO>,
+    joiner: (value: V, otherValue: VO, key: K) => VR,
+    opts: WindowJoinOptions,
+  ): Stream<K, VR>
+  join(
+    right: Table<K, unknown> | Stream<K, unknown>,
+    joiner: (a: never, b: never, c: never) => unknown,
+    opts?: LookupJoinOptions | WindowJoinOptions,
+  ): Stream<K, unknown> {
+    return right instanceof Table
+      ? this.lookupJoin('inner', right, joiner as never, opts as LookupJoinOptions | undefined)
+      : this.windowJoin('inner', right, joiner as never, opts as WindowJoinOptions)
+  }
+
+  /**
+   * Like join, but a record without a match is kept, joined with null.
+   * @example payments.leftJoin(cardHolders, (p, holder) => ({ ...p, country: holder?.country ?? 'unknown' }))
+   */
+  leftJoin<VT, VR>(
+    table: Table<K, VT>,
+    joiner: (value: V, tableValue: VT | null, record: StreamRecord<K, V>) => VR,
+    opts?: LookupJoinOptions,
+  ): Stream<K, VR>
+  leftJoin<VO, VR>(
+    other: Stream<K, VO>,
+    joiner: (value: V, otherValue: VO | null, key: K) => VR,
+    opts: WindowJoinOptions,
+  ): Stream<K, VR>
+  leftJoin(
+    right: Table<K, unknown> | Stream<K, unknown>,
+    joiner: (a: never, b: never, c: never) => unknown,
+    opts?: LookupJoinOptions | WindowJoinOptions,
+  ): Stream<K, unknown> {
+    return right instanceof Table
+      ? this.lookupJoin('left', right, joiner as never, opts as LookupJoinOptions | undefined)
+      : this.windowJoin('left', right, joiner as never, opts as WindowJoinOptions)
+  }
+
+  /**
+   * A windowed join that keeps records of both sides without a partner, joined with null, once
+   * no partner can arrive any more.
+   * @example orders.outerJoin(shipments, (o, s) => ({ o, s }), { within: '2d' })
+   */
+  outerJoin<VO, VR>(
+    other: Stream<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    opts: WindowJoinOptions,
+  ): Stream<K, VR> {
+    return this.windowJoin('outer', other, joiner as never, opts) as Stream<K, VR>
+  }
+
+  /**
+   * Joins each record with the other stream's latest record of the same key at or before its
+   * time (an as-of join: a trade with the quote in force when it happened).
+   * @example trades.asOfJoin(quotes, (t, q) => ({ ...t, bid: q.bid }), { maxLookback: '1m' })
+   */
+  asOfJoin<VO, VR>(
+    other: Stream<K, VO>,
+    joiner: (value: V, otherValue: VO, record: StreamRecord<K, V>) => VR,
+    opts?: AsOfJoinOptions,
+  ): Stream<K, VR> {
+    return this.lookupJoin('inner', other, joiner as never, opts) as Stream<K, VR>
+  }
+
+  /**
+   * An as-of join that keeps records without a match, joined with null.
+   * @example trades.leftAsOfJoin(quotes, (t, q) => ({ ...t, bid: q?.bid ?? null }))
+   */
+  leftAsOfJoin<VO, VR>(
+    other: Stream<K, VO>,
+    joiner: (value: V, otherValue: VO | null, record: StreamRecord<K, V>) => VR,
+    opts?: AsOfJoinOptions,
+  ): Stream<K, VR> {
+    return this.lookupJoin('left', other, joiner as never, opts) as Stream<K, VR>
+  }
+
+  /** This stream, repartitioned by its key if the key was changed upstream (a join needs that). */
+  private byKey(name: string): Stream<K, V> {
+    if (!this.keyChanged) return this
+    const grouped = this.repartition(name)
+    return new Stream<K, V>(this.topology, grouped.nodeId, false)
+  }
+
+  private lookupJoin(
+    type: 'inner' | 'left',
+    right: Table<K, unknown> | Stream<K, unknown>,
+    joiner: (left: unknown, right: unknown, record: unknown) => unknown,
+    opts: (LookupJoinOptions & AsOfJoinOptions) | undefined,
+  ): Stream<K, unknown> {
+    const isTable = right instanceof Table
+    const label = isTable
+      ? `${type === 'inner' ? 'join' : 'leftJoin'}`
+      : `${type === 'inner' ? 'asOfJoin' : 'leftAsOfJoin'}`
+    const id = this.topology.id(label, opts?.name)
+    const left = this.byKey(`${id}.left`)
+    const rightNode = isTable ? right.nodeId : (right as Stream<K, unknown>).byKey(`${id}.right`).nodeId
+    const graceMs = toMs(opts?.grace ?? 0, `grace of step ${id}`)
+    const historyMs = toMs(opts?.history ?? Math.max(graceMs, 60_000), `history of step ${id}`)
+    const maxLookbackMs =
+      opts?.maxLookback === undefined ? undefined : toMs(opts.maxLookback, `maxLookback of step ${id}`)
+    const versionsStore = `${id}-versions`
+    const bufferStore = `${id}-buffer`
+    const stores: StoreSpec[] = [{ name: versionsStore, kind: 'kv', keySerde: json(), valueSerde: json() }]
+    if (graceMs > 0) stores.push({ name: bufferStore, kind: 'kv', keySerde: json(), valueSerde: json() })
+    this.topology.add({
+      kind: 'process',
+      id,
+      label: isTable ? `${label} table` : label,
+      parents: [left.nodeId, rightNode],
+      errorPolicy: policyOf(opts?.onError),
+      stores,
+      create: () =>
+        new LookupJoinProcessor({
+          type,
+          graceMs,
+          historyMs,
+          maxLookbackMs,
+          rightIsTable: isTable,
+          joiner: joiner as (l: unknown, r: unknown, rec: StreamRecord<unknown, unknown>) => unknown,
+          versionsStore,
+          bufferStore,
+        }),
+      sideOutputs: [],
+    })
+    return new Stream<K, unknown>(this.topology, id, false)
+  }
+
+  private windowJoin(
+    type: JoinType,
+    other: Stream<K, unknown>,
+    joiner: (left: unknown, right: unknown, key: unknown) => unknown,
+    opts: WindowJoinOptions,
+  ): Stream<K, unknown> {
+    const id = this.topology.id(`${type}Join`, opts.name)
+    const within = opts.within === undefined ? undefined : toMs(opts.within, `within of step ${id}`)
+    const beforeMs = opts.before !== undefined ? toMs(opts.before, `before of step ${id}`) : within
+    const afterMs = opts.after !== undefined ? toMs(opts.after, `after of step ${id}`) : within
+    if (beforeMs === undefined || afterMs === undefined || beforeMs < 0 || afterMs < 0) {
+      throw new EddyError(
+        'INVALID_ARGUMENT',
+        `the stream–stream join ${id} needs a window: { within: '5m' } or { before: '1m', after: '5m' }, each >= 0`,
+      )
+    }
+    const left = this.byKey(`${id}.left`)
+    const right = other.byKey(`${id}.right`)
+    const leftStore = `${id}-left`
+    const rightStore = `${id}-right`
+    this.topology.add({
+      kind: 'process',
+      id,
+      label: `${type} join (stream–stream)`,
+      parents: [left.nodeId, right.nodeId],
+      errorPolicy: policyOf(opts.onError),
+      stores: [
+        { name: leftStore, kind: 'window', keySerde: json(), valueSerde: json() },
+        { name: rightStore, kind: 'window', keySerde: json(), valueSerde: json() },
+      ],
+      create: () =>
+        new WindowJoinProcessor({
+          type,
+          beforeMs,
+          afterMs,
+          graceMs: toMs(opts.grace ?? 0, `grace of step ${id}`),
+          joiner,
+          leftStore,
+          rightStore,
+        }),
+      sideOutputs: [LATE_OUTPUT],
+    })
+    return new Stream<K, unknown>(this.topology, id, false)
+  }
+
+  /**
    * Writes the stream to a topic.
    * @example alerts.to('alerts')
    */
@@ -546,7 +799,7 @@ export class GroupedStream<K, V> {
         new KeyedAggregateProcessor(agg, store) as unknown as Processor<unknown, unknown, unknown, unknown>,
       sideOutputs: [],
     })
-    return new Table<K, AggregateResult<S, R>>(this.topology, id)
+    return new Table<K, AggregateResult<S, R>>(this.topology, id, false, store)
   }
 
   /**
@@ -718,13 +971,96 @@ export class Table<out K, out V> {
   constructor(
     readonly topology: Topology,
     readonly nodeId: string,
+    /** True when its changes include deletes (records with a null value). */
+    private readonly deletes = false,
+    /** The store that holds it, for interactive reads. */
+    readonly storeName: string | null = null,
   ) {}
 
   /**
-   * The table's changes: a record per update, with the key and the new value.
+   * The table's updates: a record per change, with the key and the new value (deletes left out;
+   * `changes()` has them).
    * @example counts.toStream().to('page-counts')
    */
   toStream(): Stream<K, V> {
-    return new Stream<K, V>(this.topology, this.nodeId, true)
+    if (!this.deletes) return new Stream<K, V>(this.topology, this.nodeId, true)
+    return this.changes().filter((v): v is V => v !== null)
+  }
+
+  /**
+   * Every change, deletes included as a null value (what a compacted topic holds).
+   * @example holders.changes().to('holders-copy')
+   */
+  changes(): Stream<K, V | null> {
+    return new Stream<K, V | null>(this.topology, this.nodeId, true)
+  }
+
+  /**
+   * Writes every change to a topic, deletes as tombstones: a compacted topic then holds the table.
+   * @example totals.to('totals')
+   */
+  to(topic: string, opts?: { name?: string; keySerde?: Serde<K>; valueSerde?: Serde<V> }): void {
+    this.changes().to(topic, opts as { name?: string; keySerde?: Serde<K>; valueSerde?: Serde<V | null> })
+  }
+
+  /**
+   * The table of keys in both tables, joined; it changes when either side does.
+   * @example orders.join(customers, (o, c) => ({ ...o, customer: c.name }))
+   */
+  join<VO, VR>(
+    other: Table<K, VO>,
+    joiner: (value: V, otherValue: VO, key: K) => VR,
+    opts?: StepOptions,
+  ): Table<K, VR> {
+    return this.tableJoin('inner', other, joiner as never, opts) as Table<K, VR>
+  }
+
+  /**
+   * Every key of this table, joined with the other's value or null.
+   * @example orders.leftJoin(discounts, (o, d) => ({ ...o, discount: d?.pct ?? 0 }))
+   */
+  leftJoin<VO, VR>(
+    other: Table<K, VO>,
+    joiner: (value: V, otherValue: VO | null, key: K) => VR,
+    opts?: StepOptions,
+  ): Table<K, VR> {
+    return this.tableJoin('left', other, joiner as never, opts) as Table<K, VR>
+  }
+
+  /**
+   * Every key of either table, joined with the other's value or null.
+   * @example stock.outerJoin(prices, (s, p) => ({ units: s?.units ?? 0, price: p?.price ?? null }))
+   */
+  outerJoin<VO, VR>(
+    other: Table<K, VO>,
+    joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
+    opts?: StepOptions,
+  ): Table<K, VR> {
+    return this.tableJoin('outer', other, joiner as never, opts) as Table<K, VR>
+  }
+
+  private tableJoin(
+    type: JoinType,
+    other: Table<K, unknown>,
+    joiner: (left: unknown, right: unknown, key: unknown) => unknown,
+    opts: StepOptions | undefined,
+  ): Table<K, unknown> {
+    const id = this.topology.id(`table-${type}Join`, opts?.name)
+    const leftStore = `${id}-left`
+    const rightStore = `${id}-right`
+    this.topology.add({
+      kind: 'process',
+      id,
+      label: `${type} join (table–table)`,
+      parents: [this.nodeId, other.nodeId],
+      errorPolicy: policyOf(opts?.onError),
+      stores: [
+        { name: leftStore, kind: 'kv', keySerde: json(), valueSerde: json() },
+        { name: rightStore, kind: 'kv', keySerde: json(), valueSerde: json() },
+      ],
+      create: () => new TableJoinProcessor({ type, joiner, leftStore, rightStore }),
+      sideOutputs: [],
+    })
+    return new Table<K, unknown>(this.topology, id, true)
   }
 }

@@ -91,7 +91,7 @@ export function session(opts: { gap: Duration; grace?: Duration }): WindowSpec {
 type Out<K, R> = ProcessorContext<K, WindowResult<K, R>>
 
 /** Open windows by the time they close, so closing them is cheap at each watermark. */
-class CloseIndex<K> {
+export class CloseIndex<K> {
   // closeAt → window start → key's identity (as a string) → the window. Within a start, a Map
   // keeps insertion order, so windows come out as a (stable) sort by start would give them.
   private readonly byTime = new Map<number, Map<number, Map<string, { key: K; start: number }>>>()

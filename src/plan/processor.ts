@@ -35,6 +35,11 @@ export interface Processor<KIn, VIn, KOut, VOut> {
   /** Called once per task before any record, with stores already restored. */
   init?(ctx: ProcessorContext<KOut, VOut>): void
   process(record: StreamRecord<KIn, VIn>, ctx: ProcessorContext<KOut, VOut>): void
+  /**
+   * A step with several parents (a join) gets each record here, with the index of the parent it
+   * came from (its position in the step's parents). Without it, every record goes to `process`.
+   */
+  processFrom?(input: number, record: StreamRecord<unknown, unknown>, ctx: ProcessorContext<KOut, VOut>): void
   onTimer?(timer: Timer<KIn>, ctx: ProcessorContext<KOut, VOut>): void
   /** Called when the task's watermark advances (after due timers fired). */
   onWatermark?(watermark: number, ctx: ProcessorContext<KOut, VOut>): void

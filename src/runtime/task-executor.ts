@@ -114,7 +114,14 @@ export class TaskExecutor {
     for (let i = sub.nodes.length - 1; i >= 0; i--) {
       const id = sub.nodes[i]!
       const node = plan.node(id)
-      pushes.set(id, this.buildPush(node, members, pushes))
+      if (node.kind === 'process' && node.parents.length > 1) {
+        // A step with several inputs (a join): one entry per input, so it knows where a record came from.
+        const entry = this.processPush(node, members, pushes, this.childPushes(id, members, pushes))
+        for (let input = 0; input < node.parents.length; input++)
+          pushes.set(inputKey(id, input), entry(input))
+      } else {
+        pushes.set(id, this.buildPush(node, members, pushes))
+      }
     }
     for (const id of sub.nodes) {
       const node = plan.node(id)
@@ -125,10 +132,7 @@ export class TaskExecutor {
     for (const rid of sub.repartitionInputs) {
       const node = plan.node(rid)
       if (node.kind !== 'repartition') continue
-      const children = plan
-        .children(rid)
-        .filter((c) => members.has(c))
-        .map((c) => pushes.get(c)!)
+      const children = this.childPushes(rid, members, pushes)
       const topic = opts.internalTopic(node.topic)
       this.watermarks.declareMarkerPartition(`${topic}-${opts.taskIndex}`)
       this.addEntry(topic, this.sourceEntry(node, fanOut(children)))
@@ -381,12 +385,26 @@ export class TaskExecutor {
     }
   }
 
+  /** The pushes of a node's children in this task (side outputs apart), one per input they read it as. */
+  private childPushes(id: string, members: ReadonlySet<string>, pushes: ReadonlyMap<string, Push>): Push[] {
+    const out: Push[] = []
+    for (const c of new Set(this.plan.children(id))) {
+      if (!members.has(c)) continue
+      const child = this.plan.node(c)
+      if (child.kind === 'side') continue
+      if (child.kind === 'process' && child.parents.length > 1) {
+        child.parents.forEach((p, input) => {
+          if (p === id) out.push(pushes.get(inputKey(c, input))!)
+        })
+      } else {
+        out.push(pushes.get(c)!)
+      }
+    }
+    return out
+  }
+
   private buildPush(node: PlanNode, members: ReadonlySet<string>, pushes: ReadonlyMap<string, Push>): Push {
-    const children = this.plan
-      .children(node.id)
-      .filter((c) => members.has(c) && this.plan.node(c).kind !== 'side')
-      .map((c) => pushes.get(c)!)
-    const next = fanOut(children)
+    const next = fanOut(this.childPushes(node.id, members, pushes))
     const counters = this.countersOf(node.id)
     switch (node.kind) {
       case 'source':
@@ -414,7 +432,7 @@ export class TaskExecutor {
         }
       }
       case 'process':
-        return this.processPush(node, members, pushes, next, counters)
+        return this.processPush(node, members, pushes, [next])(0)
       case 'side':
         return next
       case 'repartition': {
@@ -492,13 +510,15 @@ export class TaskExecutor {
     }
   }
 
+  /** A process step's entry for each of its inputs. */
   private processPush(
     node: ProcessNode,
     members: ReadonlySet<string>,
     pushes: ReadonlyMap<string, Push>,
-    next: Push,
-    counters: StepCounters,
-  ): Push {
+    children: readonly Push[],
+  ): (input: number) => Push {
+    const next = fanOut(children)
+    const counters = this.countersOf(node.id)
     const sideOutputs = new Map<string, Push>()
     for (const c of this.plan.children(node.id)) {
       const child = this.plan.node(c)
@@ -559,13 +579,26 @@ export class TaskExecutor {
     }
     const processor = node.create()
     this.processors.push({ node, processor, ctx })
-    return (r) => {
-      counters.in++
-      try {
-        processor.process(r, ctx)
-      } catch (err) {
-        if (err instanceof StepFailure) throw err
-        this.onError(node.id, node.errorPolicy, counters, err)
+    return (input) => {
+      if (processor.processFrom === undefined || node.parents.length === 1) {
+        return (r) => {
+          counters.in++
+          try {
+            processor.process(r, ctx)
+          } catch (err) {
+            if (err instanceof StepFailure) throw err
+            this.onError(node.id, node.errorPolicy, counters, err)
+          }
+        }
+      }
+      return (r) => {
+        counters.in++
+        try {
+          processor.processFrom!(input, r, ctx)
+        } catch (err) {
+          if (err instanceof StepFailure) throw err
+          this.onError(node.id, node.errorPolicy, counters, err)
+        }
       }
     }
   }
@@ -649,6 +682,11 @@ function markerOf(raw: LogRecord): ChannelWatermark | null {
     idle: boolean
   }
   return { task: m.task, of: m.of, watermark: m.watermark ?? Number.NEGATIVE_INFINITY, idle: m.idle }
+}
+
+/** The push of one input of a step with several inputs. */
+function inputKey(id: string, input: number): string {
+  return `${id}\u0000${input}`
 }
 
 function fanOut(children: readonly Push[]): Push {

@@ -1,0 +1,410 @@
+// Tables and the join processors. Every join is a Processor with one input per side (its parents,
+// in order: left, right) and its own stores, so its state has a changelog and survives restarts
+// like any other.
+//
+// Semantics (docs/ARCHITECTURE.md has the long form):
+// - A table holds the latest value per key; a null value (a tombstone) deletes the key. Its
+//   changes flow downstream as records whose value is the new value, or null for a delete.
+// - stream–table and as-of joins look the right side up as of the left record's event time: the
+//   right side is kept as a short history of versions per key. With a grace period, left records
+//   wait until event time has passed them by the grace, so right-side updates that arrive a little
+//   out of order are still seen.
+// - stream–stream joins pair records of the same key whose times are close enough; a left or
+//   outer join emits a record without a partner once no partner can arrive any more.
+// - table–table joins keep both sides and emit the joined value (or a tombstone) on every change.
+import type { StreamRecord } from '../core/stream-record.js'
+import type { Processor, ProcessorContext } from '../plan/processor.js'
+import { CloseIndex, LATE_OUTPUT } from './windows.js'
+
+export type JoinType = 'inner' | 'left' | 'outer'
+
+type Ctx = ProcessorContext<unknown, unknown>
+type AnyRecord = StreamRecord<unknown, unknown>
+
+/** A record with a new value (and optionally time): one object shape for V8. */
+function withValue(r: AnyRecord, value: unknown, timestamp = r.timestamp): AnyRecord {
+  return {
+    key: r.key,
+    value,
+    timestamp,
+    headers: r.headers,
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.offset,
+  }
+}
+
+/** Materializes a stream of upserts and tombstones as a table; forwards real changes only. */
+export class TableProcessor implements Processor<unknown, unknown, unknown, unknown> {
+  constructor(private readonly storeName: string) {}
+
+  process(record: AnyRecord, ctx: Ctx): void {
+    if (record.key === null || record.key === undefined) return // a table row needs a key
+    const store = ctx.keyValueStore<unknown, unknown>(this.storeName)
+    if (record.value === null || record.value === undefined) {
+      if (store.get(record.key) === undefined) return // deleting what is not there changes nothing
+      store.delete(record.key)
+      ctx.forward(withValue(record, null))
+      return
+    }
+    store.put(record.key, record.value)
+    ctx.forward(record)
+  }
+}
+
+/** [time, value] pairs of one key, oldest first; a null value means deleted from then on. */
+type Versions = [number, unknown][]
+
+/** Finds the value as of time `t` in a key's versions; undefined when there is none (or deleted). */
+export function valueAsOf(versions: Versions | undefined, t: number): unknown {
+  if (versions === undefined) return undefined
+  let lo = 0
+  let hi = versions.length - 1
+  let found = -1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    if (versions[mid]![0] <= t) {
+      found = mid
+      lo = mid + 1
+    } else {
+      hi = mid - 1
+    }
+  }
+  if (found < 0) return undefined
+  const v = versions[found]![1]
+  return v === null ? undefined : v
+}
+
+/**
+ * Adds a version and drops those no lookup can need: versions older than `cutoff`, except the
+ * newest of them (it is still the value as of the cutoff). Returns null when nothing is left.
+ */
+export function addVersion(
+  versions: Versions | undefined,
+  t: number,
+  value: unknown,
+  cutoff: number,
+): Versions | null {
+  const out: Versions = versions === undefined ? [] : versions.slice()
+  let i = out.length
+  while (i > 0 && out[i - 1]![0] > t) i--
+  if (i > 0 && out[i - 1]![0] === t) out[i - 1] = [t, value]
+  else out.splice(i, 0, [t, value])
+  let keepFrom = 0
+  while (keepFrom + 1 < out.length && out[keepFrom + 1]![0] <= cutoff) keepFrom++
+  const kept = keepFrom > 0 ? out.slice(keepFrom) : out
+  if (kept.length === 1 && kept[0]![1] === null && kept[0]![0] <= cutoff) return null
+  return kept
+}
+
+export interface LookupJoinOptions {
+  readonly type: 'inner' | 'left'
+  /** Left records wait this long in event time before they are joined (0: at once). */
+  readonly graceMs: number
+  /** How far back right-side versions are kept, before the newest event time seen. */
+  readonly historyMs: number
+  /** As-of joins: a right value older than this before the left record does not match. */
+  readonly maxLookbackMs?: number
+  /** Stream–table joins take tombstones from the right; as-of joins (stream on the right) do not. */
+  readonly rightIsTable: boolean
+  readonly joiner: (left: unknown, right: unknown, record: AnyRecord) => unknown
+  readonly versionsStore: string
+  readonly bufferStore: string
+}
+
+/**
+ * The stream–table and as-of joins: input 0 is the stream, input 1 the table's changes (or the
+ * right stream). The right side is a short history of versions per key; a left record reads the
+ * version at or before its own time.
+ */
+export class LookupJoinProcessor implements Processor<unknown, unknown, unknown, unknown> {
+  /** Left records waiting for the grace period, by the time they are due. */
+  private readonly due = new CloseIndex<string>()
+  private seq = 0
+  private newest = Number.NEGATIVE_INFINITY
+
+  constructor(private readonly opts: LookupJoinOptions) {}
+
+  init(ctx: Ctx): void {
+    if (this.opts.graceMs <= 0) return
+    for (const [id, r] of ctx.keyValueStore<string, Buffered>(this.opts.bufferStore).entries()) {
+      this.due.add(r.timestamp + this.opts.graceMs, id, r.timestamp)
+      const n = Number(id.slice(id.lastIndexOf(':') + 1))
+      if (n >= this.seq) this.seq = n + 1
+    }
+  }
+
+  process(record: AnyRecord, ctx: Ctx): void {
+    this.processFrom(0, record, ctx)
+  }
+
+  processFrom(input: number, record: AnyRecord, ctx: Ctx): void {
+    if (input === 1) {
+      this.update(record, ctx)
+      return
+    }
+    const { graceMs } = this.opts
+    if (graceMs > 0 && record.timestamp + graceMs > ctx.watermark) {
+      // Wait until every right-side update up to this record's time has had its chance to arrive.
+      const id = `${record.timestamp}:${this.seq++}`
+      ctx.keyValueStore<string, Buffered>(this.opts.bufferStore).put(id, toBuffered(record))
+      this.due.add(record.timestamp + graceMs, id, record.timestamp)
+      return
+    }
+    this.join(record, ctx)
+  }
+
+  onWatermark(watermark: number, ctx: Ctx): void {
+    if (this.opts.graceMs <= 0) return
+    const buffer = ctx.keyValueStore<string, Buffered>(this.opts.bufferStore)
+    for (const w of this.due.takeDue(watermark)) {
+      const r = buffer.get(w.key)
+      if (r === undefined) continue
+      buffer.delete(w.key)
+      this.join(fromBuffered(r), ctx)
+    }
+  }
+
+  private update(record: AnyRecord, ctx: Ctx): void {
+    if (record.key === null || record.key === undefined) return
+    const isDelete = record.value === null || record.value === undefined
+    if (isDelete && !this.opts.rightIsTable) return
+    const store = ctx.keyValueStore<unknown, Versions>(this.opts.versionsStore)
+    if (record.timestamp > this.newest) this.newest = record.timestamp
+    const cutoff = Math.min(this.newest, ctx.watermark) - this.opts.historyMs
+    const next = addVersion(store.get(record.key), record.timestamp, isDelete ? null : record.value, cutoff)
+    if (next === null) store.delete(record.key)
+    else store.put(record.key, next)
+  }
+
+  private join(record: AnyRecord, ctx: Ctx): void {
+    const { type, joiner, maxLookbackMs } = this.opts
+    let right: unknown
+    if (record.key !== null && record.key !== undefined) {
+      const versions = ctx.keyValueStore<unknown, Versions>(this.opts.versionsStore).get(record.key)
+      right = valueAsOf(versions, record.timestamp)
+      if (right !== undefined && maxLookbackMs !== undefined) {
+        // The matching version's time: the newest at or before the record.
+        let vt = Number.NEGATIVE_INFINITY
+        for (const [t] of versions!) if (t <= record.timestamp) vt = t
+        if (record.timestamp - vt > maxLookbackMs) right = undefined
+      }
+    }
+    if (right === undefined) {
+      if (type === 'inner') return
+      ctx.forward(withValue(record, joiner(record.value, null, record)))
+      return
+    }
+    ctx.forward(withValue(record, joiner(record.value, right, record)))
+  }
+}
+
+/** A left record waiting in the buffer store, in JSON: header values (bytes) as base64. */
+interface Buffered {
+  readonly key: unknown
+  readonly value: unknown
+  readonly timestamp: number
+  readonly headers: readonly { key: string; value: string | null }[]
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+}
+
+function toBuffered(r: AnyRecord): Buffered {
+  return {
+    ...r,
+    headers: r.headers.map((h) => ({
+      key: h.key,
+      value: h.value === null ? null : h.value.toString('base64'),
+    })),
+  }
+}
+
+function fromBuffered(b: Buffered): AnyRecord {
+  return {
+    ...b,
+    headers: b.headers.map((h) => ({
+      key: h.key,
+      value: h.value === null ? null : Buffer.from(h.value, 'base64'),
+    })),
+  }
+}
+
+/** One side's records of a key at one time; `m` says whether it has found a partner. */
+interface Waiting {
+  readonly v: unknown
+  readonly m: boolean
+}
+
+export interface WindowJoinOptions {
+  readonly type: JoinType
+  /** A left record at t joins right records in [t - beforeMs, t + afterMs]. */
+  readonly beforeMs: number
+  readonly afterMs: number
+  readonly graceMs: number
+  readonly joiner: (left: unknown, right: unknown, key: unknown) => unknown
+  readonly leftStore: string
+  readonly rightStore: string
+}
+
+/**
+ * The stream–stream windowed (interval) join. Each side's records wait in a window store (by key
+ * and time) as long as a partner may still come; the output's time is the later of the two.
+ */
+export class WindowJoinProcessor implements Processor<unknown, unknown, unknown, unknown> {
+  private readonly leftClose = new CloseIndex<unknown>()
+  private readonly rightClose = new CloseIndex<unknown>()
+
+  constructor(private readonly opts: WindowJoinOptions) {}
+
+  /** When no more partners can arrive for a left (or right) record at `t`. */
+  private closeAt(side: 0 | 1, t: number): number {
+    return t + (side === 0 ? this.opts.afterMs : this.opts.beforeMs) + this.opts.graceMs
+  }
+
+  init(ctx: Ctx): void {
+    for (const [key, t] of ctx.windowStore<unknown, Waiting[]>(this.opts.leftStore).entries())
+      this.leftClose.add(this.closeAt(0, t), key, t)
+    for (const [key, t] of ctx.windowStore<unknown, Waiting[]>(this.opts.rightStore).entries())
+      this.rightClose.add(this.closeAt(1, t), key, t)
+  }
+
+  process(record: AnyRecord, ctx: Ctx): void {
+    this.processFrom(0, record, ctx)
+  }
+
+  processFrom(input: number, record: AnyRecord, ctx: Ctx): void {
+    const side = input === 0 ? 0 : 1
+    const key = record.key
+    const t = record.timestamp
+    const closeAt = this.closeAt(side, t)
+    if (key === null || key === undefined) {
+      // No key, no partner: only a left or outer join keeps it.
+      if (this.emitsUnmatched(side))
+        ctx.forward(withValue(record, this.joined(side, record.value, null, key)))
+      return
+    }
+    if (closeAt <= ctx.watermark) {
+      // Every partner it could have had has been let go already: it is late.
+      ctx.forwardTo(LATE_OUTPUT, record)
+      return
+    }
+    const { beforeMs, afterMs } = this.opts
+    const mine = ctx.windowStore<unknown, Waiting[]>(side === 0 ? this.opts.leftStore : this.opts.rightStore)
+    const other = ctx.windowStore<unknown, Waiting[]>(side === 0 ? this.opts.rightStore : this.opts.leftStore)
+    // Partners' times: a left record at t pairs with rights in [t - before, t + after]; a right
+    // record at t with lefts in [t - after, t + before].
+    const from = side === 0 ? t - beforeMs : t - afterMs
+    const to = side === 0 ? t + afterMs : t + beforeMs
+    let matched = false
+    const updates: [number, Waiting[]][] = []
+    for (const [ot, waiting] of other.windowsOf(key)) {
+      if (ot < from || ot > to) continue
+      matched = true
+      for (const w of waiting) {
+        ctx.forward(withValue(record, this.joined(side, record.value, w.v, key), Math.max(t, ot)))
+      }
+      if (waiting.some((w) => !w.m)) updates.push([ot, waiting.map((w) => (w.m ? w : { v: w.v, m: true }))])
+    }
+    for (const [ot, waiting] of updates) other.put(key, ot, waiting)
+    const prev = mine.get(key, t)
+    mine.put(
+      key,
+      t,
+      prev === undefined ? [{ v: record.value, m: matched }] : [...prev, { v: record.value, m: matched }],
+    )
+    if (prev === undefined) (side === 0 ? this.leftClose : this.rightClose).add(closeAt, key, t)
+  }
+
+  onWatermark(watermark: number, ctx: Ctx): void {
+    this.expire(0, watermark, ctx)
+    this.expire(1, watermark, ctx)
+  }
+
+  private emitsUnmatched(side: 0 | 1): boolean {
+    return this.opts.type === 'outer' || (this.opts.type === 'left' && side === 0)
+  }
+
+  private joined(side: 0 | 1, mine: unknown, other: unknown, key: unknown): unknown {
+    return side === 0 ? this.opts.joiner(mine, other, key) : this.opts.joiner(other, mine, key)
+  }
+
+  /** Lets go of records no partner can reach any more; a left/outer join emits the lonely ones. */
+  private expire(side: 0 | 1, watermark: number, ctx: Ctx): void {
+    const store = ctx.windowStore<unknown, Waiting[]>(side === 0 ? this.opts.leftStore : this.opts.rightStore)
+    const emit = this.emitsUnmatched(side)
+    for (const w of (side === 0 ? this.leftClose : this.rightClose).takeDue(watermark)) {
+      const waiting = store.get(w.key, w.start)
+      if (waiting === undefined) continue
+      store.delete(w.key, w.start)
+      if (!emit) continue
+      for (const x of waiting) {
+        if (x.m) continue
+        ctx.forward({
+          key: w.key,
+          value: this.joined(side, x.v, null, w.key),
+          timestamp: w.start,
+          headers: [],
+          topic: '',
+          partition: -1,
+          offset: -1,
+        })
+      }
+    }
+  }
+}
+
+/** One side of a table–table join: the value and its time. */
+interface Row {
+  readonly v: unknown
+  readonly t: number
+}
+
+export interface TableJoinOptions {
+  readonly type: JoinType
+  readonly joiner: (left: unknown, right: unknown, key: unknown) => unknown
+  readonly leftStore: string
+  readonly rightStore: string
+}
+
+/** The table–table join: both sides' latest values; each change emits the new joined value or a tombstone. */
+export class TableJoinProcessor implements Processor<unknown, unknown, unknown, unknown> {
+  constructor(private readonly opts: TableJoinOptions) {}
+
+  process(record: AnyRecord, ctx: Ctx): void {
+    this.processFrom(0, record, ctx)
+  }
+
+  processFrom(input: number, record: AnyRecord, ctx: Ctx): void {
+    const key = record.key
+    if (key === null || key === undefined) return
+    const side = input === 0 ? 0 : 1
+    const mine = ctx.keyValueStore<unknown, Row>(side === 0 ? this.opts.leftStore : this.opts.rightStore)
+    const other = ctx.keyValueStore<unknown, Row>(side === 0 ? this.opts.rightStore : this.opts.leftStore)
+    const before = mine.get(key)
+    const deleted = record.value === null || record.value === undefined
+    if (deleted) {
+      if (before === undefined) return
+      mine.delete(key)
+    } else {
+      mine.put(key, { v: record.value, t: record.timestamp })
+    }
+    const partner = other.get(key)
+    const left = side === 0 ? (deleted ? undefined : record.value) : partner?.v
+    const right = side === 0 ? partner?.v : deleted ? undefined : record.value
+    const oldLeft = side === 0 ? before?.v : partner?.v
+    const oldRight = side === 0 ? partner?.v : before?.v
+    const timestamp = Math.max(record.timestamp, partner?.t ?? Number.NEGATIVE_INFINITY)
+    if (this.hasResult(left, right)) {
+      ctx.forward(withValue(record, this.opts.joiner(left ?? null, right ?? null, key), timestamp))
+    } else if (this.hasResult(oldLeft, oldRight)) {
+      ctx.forward(withValue(record, null, timestamp))
+    }
+  }
+
+  private hasResult(left: unknown, right: unknown): boolean {
+    if (this.opts.type === 'inner') return left !== undefined && right !== undefined
+    if (this.opts.type === 'left') return left !== undefined
+    return left !== undefined || right !== undefined
+  }
+}

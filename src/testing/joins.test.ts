@@ -1,0 +1,346 @@
+// Tables and joins through the TestDriver: out-of-order and late records, tombstones, updates on
+// both sides.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { count } from '../dsl/aggregators.js'
+import { Topology } from '../dsl/stream.js'
+import { TestDriver } from './test-driver.js'
+
+interface Payment {
+  readonly card: string
+  readonly amount: number
+}
+interface Holder {
+  readonly name: string
+  readonly country: string
+}
+
+const kv = <V>(d: TestDriver, topic: string) =>
+  d.output<V, string>(topic).map((r) => [r.key, r.value] as const)
+
+describe('tables', () => {
+  it('keeps the latest value per key; a tombstone deletes; changes() carries the deletes', () => {
+    const t = new Topology('app')
+    const holders = t.table<Holder>('holders')
+    holders.changes().to('changes')
+    holders.toStream().to('updates')
+    const d = new TestDriver(t)
+    d.pipe('holders', { name: 'Ann', country: 'FR' }, { key: 'c1', timestamp: 1 })
+    d.pipe('holders', { name: 'Bob', country: 'DE' }, { key: 'c2', timestamp: 2 })
+    d.pipe('holders', { name: 'Ann', country: 'NL' }, { key: 'c1', timestamp: 3 })
+    d.pipe('holders', null, { key: 'c2', timestamp: 4 })
+    d.pipe('holders', null, { key: 'c9', timestamp: 5 }) // deleting a missing key changes nothing
+    assert.deepEqual(kv(d, 'changes'), [
+      ['c1', { name: 'Ann', country: 'FR' }],
+      ['c2', { name: 'Bob', country: 'DE' }],
+      ['c1', { name: 'Ann', country: 'NL' }],
+      ['c2', null],
+    ])
+    assert.deepEqual(
+      kv(d, 'updates').map(([k]) => k),
+      ['c1', 'c2', 'c1'],
+    )
+    assert.deepEqual(d.keyValueStore('table-holders-store'), [['c1', { name: 'Ann', country: 'NL' }]])
+  })
+
+  it('an aggregation is a table that can be written with .to()', () => {
+    const t = new Topology('app')
+    t.stream<string>('clicks')
+      .groupBy((page) => page)
+      .count({ name: 'n' })
+      .to('counts')
+    const d = new TestDriver(t)
+    d.pipe('clicks', '/a').pipe('clicks', '/a').pipe('clicks', '/b')
+    assert.deepEqual(kv(d, 'counts'), [
+      ['/a', 1],
+      ['/a', 2],
+      ['/b', 1],
+    ])
+  })
+})
+
+describe('stream–table join', () => {
+  function enrich(type: 'inner' | 'left', grace?: number) {
+    const t = new Topology('app')
+    const holders = t.table<Holder>('holders')
+    const payments = t.stream<Payment>('payments')
+    const opts = grace === undefined ? undefined : { grace }
+    if (type === 'inner') payments.join(holders, (p, h) => `${p.amount}@${h.country}`, opts).to('out')
+    else payments.leftJoin(holders, (p, h) => `${p.amount}@${h?.country ?? '?'}`, opts).to('out')
+    const d = new TestDriver(t)
+    const holder = (card: string, country: string | null, timestamp: number) =>
+      d.pipe('holders', country === null ? null : { name: card, country }, { key: card, timestamp })
+    const pay = (card: string, amount: number, timestamp: number) =>
+      d.pipe('payments', { card, amount }, { key: card, timestamp })
+    return { d, holder, pay, out: () => d.values<string>('out') }
+  }
+
+  it('inner: joins with the table, drops records without a match', () => {
+    const { holder, pay, out } = enrich('inner')
+    pay('c1', 5, 10) // no holder yet
+    holder('c1', 'FR', 20)
+    pay('c1', 7, 30)
+    pay('c2', 9, 31)
+    assert.deepEqual(out(), ['7@FR'])
+  })
+
+  it('left: keeps records without a match, with null', () => {
+    const { holder, pay, out } = enrich('left')
+    pay('c1', 5, 10)
+    holder('c1', 'FR', 20)
+    pay('c1', 7, 30)
+    assert.deepEqual(out(), ['5@?', '7@FR'])
+  })
+
+  it('reads the table as of the record’s event time, not whatever is loaded now', () => {
+    const { holder, pay, out } = enrich('inner')
+    holder('c1', 'FR', 100)
+    holder('c1', 'NL', 300) // newer version arrives before an older payment
+    pay('c1', 1, 200) // out of order: at 200 the holder was in FR
+    pay('c1', 2, 350)
+    pay('c1', 3, 50) // before any version: no match
+    assert.deepEqual(out(), ['1@FR', '2@NL'])
+  })
+
+  it('a tombstone deletes the key from its time on; updates on the table side apply', () => {
+    const { holder, pay, out } = enrich('left')
+    holder('c1', 'FR', 100)
+    holder('c1', null, 200)
+    pay('c1', 1, 150)
+    pay('c1', 2, 250)
+    holder('c1', 'DE', 300)
+    pay('c1', 3, 310)
+    assert.deepEqual(out(), ['1@FR', '2@?', '3@DE'])
+  })
+
+  it('with grace, a stream record waits so that a table update a little out of order is seen', () => {
+    const { d, holder, pay, out } = enrich('inner', 50)
+    pay('c1', 1, 100) // waits until event time reaches 150
+    holder('c1', 'FR', 90) // arrives after the payment, older than it
+    assert.deepEqual(out(), [])
+    pay('c2', 0, 151)
+    assert.deepEqual(out(), []) // event time is the least of both inputs': the table's is at 90
+    holder('c3', 'DE', 151) // now both inputs are past 150
+    assert.deepEqual(out(), ['1@FR'])
+    assert.equal(d.output('out')[0]!.timestamp, 100)
+  })
+})
+
+describe('as-of join', () => {
+  it('joins with the latest right record at or before the left record’s time', () => {
+    const t = new Topology('app')
+    const quotes = t.stream<number>('quotes')
+    t.stream<number>('trades')
+      .asOfJoin(quotes, (qty, bid) => qty * bid, { maxLookback: 100 })
+      .to('out')
+    const d = new TestDriver(t)
+    d.pipe('quotes', 10, { key: 'X', timestamp: 100 })
+    d.pipe('quotes', 12, { key: 'X', timestamp: 200 })
+    d.pipe('trades', 1, { key: 'X', timestamp: 150 }) // quote at 100
+    d.pipe('trades', 2, { key: 'X', timestamp: 200 }) // quote at 200, inclusive
+    d.pipe('trades', 3, { key: 'X', timestamp: 90 }) // before any quote
+    d.pipe('trades', 4, { key: 'X', timestamp: 400 }) // the quote at 200 is too old (lookback 100)
+    d.pipe('trades', 5, { key: 'Y', timestamp: 210 }) // no quote for Y
+    assert.deepEqual(d.values('out'), [10, 24])
+  })
+
+  it('left as-of join keeps unmatched records', () => {
+    const t = new Topology('app')
+    const quotes = t.stream<number>('quotes')
+    t.stream<number>('trades')
+      .leftAsOfJoin(quotes, (qty, bid) => (bid === null ? -qty : qty * bid))
+      .to('out')
+    const d = new TestDriver(t)
+    d.pipe('trades', 3, { key: 'X', timestamp: 90 })
+    d.pipe('quotes', 10, { key: 'X', timestamp: 100 })
+    d.pipe('trades', 2, { key: 'X', timestamp: 150 })
+    assert.deepEqual(d.values('out'), [-3, 20])
+  })
+})
+
+describe('stream–stream windowed join', () => {
+  function orders(
+    type: 'inner' | 'left' | 'outer',
+    window: { within?: number; before?: number; after?: number; grace?: number },
+  ) {
+    const t = new Topology('app')
+    const shipments = t.stream<string>('shipments')
+    const o = t.stream<string>('orders')
+    const joiner = (a: string | null, b: string | null) => `${a ?? '-'}+${b ?? '-'}`
+    const joined =
+      type === 'inner'
+        ? o.join(shipments, joiner, window)
+        : type === 'left'
+          ? o.leftJoin(shipments, joiner, window)
+          : o.outerJoin(shipments, joiner, window)
+    joined.to('out')
+    const d = new TestDriver(t)
+    return {
+      d,
+      order: (k: string, v: string, ts: number) => d.pipe('orders', v, { key: k, timestamp: ts }),
+      ship: (k: string, v: string, ts: number) => d.pipe('shipments', v, { key: k, timestamp: ts }),
+      out: () => d.output<string, string>('out').map((r) => [r.value, r.timestamp] as const),
+    }
+  }
+
+  it('inner: pairs records of a key within the window, either side first, out of order too', () => {
+    const { order, ship, out } = orders('inner', { within: 100, grace: 1000 })
+    order('k', 'o1', 1000)
+    ship('k', 's1', 1050) // pairs with o1
+    ship('k', 's0', 950) // out of order, still within 100 of o1
+    ship('k', 's2', 1200) // too far from o1
+    order('j', 'o9', 1000)
+    assert.deepEqual(out(), [
+      ['o1+s1', 1050],
+      ['o1+s0', 1000],
+    ])
+  })
+
+  it('asymmetric windows: before and after', () => {
+    const { order, ship, out } = orders('inner', { before: 0, after: 500, grace: 1000 })
+    order('k', 'o1', 1000)
+    ship('k', 'early', 999) // before the order: outside [t - 0, t + 500]
+    ship('k', 'late', 1500)
+    assert.deepEqual(out(), [['o1+late', 1500]])
+  })
+
+  it('left: an order without a shipment is emitted with null once the window and grace have passed', () => {
+    const { order, ship, out } = orders('left', { within: 100, grace: 50 })
+    order('a', 'oa', 1000) // matched below
+    order('b', 'ob', 1000) // never matched
+    ship('a', 'sa', 1020)
+    assert.deepEqual(out(), [['oa+sa', 1020]])
+    // Event time is the least of both inputs'. ob's window closes at 1000 + 100 + 50 = 1150.
+    ship('z', 'x', 1149)
+    order('y', 'x', 1149)
+    assert.deepEqual(out(), [['oa+sa', 1020]])
+    ship('z', 'x', 1150)
+    order('y', 'x', 1150)
+    assert.deepEqual(out(), [
+      ['oa+sa', 1020],
+      ['ob+-', 1000],
+    ])
+  })
+
+  it('outer: lonely records of both sides come out once closed', () => {
+    const { order, ship, out } = orders('outer', { within: 10 })
+    order('a', 'oa', 100)
+    ship('b', 'sb', 105)
+    ship('c', 'sc', 200)
+    order('c', 'oc', 300) // event time (the least of both inputs) 200 closes oa and sb
+    assert.deepEqual(out(), [
+      ['oa+-', 100],
+      ['-+sb', 105],
+    ])
+  })
+
+  it('a record past its window and grace is late: to the late side output, never joined', () => {
+    const t = new Topology('app')
+    const s = t.stream<string>('shipments')
+    t.stream<string>('orders')
+      .join(s, (a, b) => `${a}+${b}`, { within: 10, grace: 5 })
+      .to('out')
+    const d = new TestDriver(t)
+    d.pipe('shipments', 's1', { key: 'k', timestamp: 100 })
+    d.pipe('orders', 'o9', { key: 'x', timestamp: 200 })
+    d.pipe('shipments', 's9', { key: 'y', timestamp: 200 }) // event time 200 on both inputs
+    d.pipe('orders', 'o1', { key: 'k', timestamp: 105 }) // closes at 105 + 10 + 5 = 120 <= 200: late
+    assert.deepEqual(d.values('out'), [])
+    assert.equal(d.metrics().get('innerJoin-1')?.in, 4)
+  })
+
+  it('repartitions a stream whose key was changed before joining', () => {
+    const t = new Topology('app')
+    const shipments = t.stream<{ order: string }>('shipments').selectKey((s) => s.order)
+    t.stream<{ id: string }>('orders')
+      .selectKey((o) => o.id)
+      .join(shipments, (o, s) => `${o.id}=${s.order}`, { within: 1000 })
+      .to('out')
+    assert.equal(t.plan().repartitionNodes().length, 2)
+    const d = new TestDriver(t, { partitions: { orders: 2, shipments: 2 } })
+    d.pipe('orders', { id: 'o1' }, { timestamp: 10, partition: 1 })
+    d.pipe('shipments', { order: 'o1' }, { timestamp: 20, partition: 0 })
+    assert.deepEqual(d.values('out'), ['o1=o1'])
+  })
+})
+
+describe('table–table join', () => {
+  function tables(type: 'inner' | 'left' | 'outer') {
+    const t = new Topology('app')
+    const left = t.table<string>('left')
+    const right = t.table<string>('right')
+    const joiner = (a: string | null, b: string | null) => `${a ?? '-'}+${b ?? '-'}`
+    const joined =
+      type === 'inner'
+        ? left.join(right, joiner)
+        : type === 'left'
+          ? left.leftJoin(right, joiner)
+          : left.outerJoin(right, joiner)
+    joined.to('out')
+    const d = new TestDriver(t)
+    return {
+      l: (k: string, v: string | null, ts: number) => d.pipe('left', v, { key: k, timestamp: ts }),
+      r: (k: string, v: string | null, ts: number) => d.pipe('right', v, { key: k, timestamp: ts }),
+      out: () => d.output<string | null, string>('out').map((x) => [x.key, x.value, x.timestamp] as const),
+    }
+  }
+
+  it('inner: a result when both sides have the key; a tombstone when one side goes', () => {
+    const { l, r, out } = tables('inner')
+    l('k', 'a', 1)
+    r('k', 'x', 2)
+    l('k', 'b', 3)
+    r('k', 'y', 4)
+    r('k', null, 5)
+    l('k', null, 6) // no result before: nothing to retract
+    assert.deepEqual(out(), [
+      ['k', 'a+x', 2],
+      ['k', 'b+x', 3],
+      ['k', 'b+y', 4],
+      ['k', null, 5],
+    ])
+  })
+
+  it('left: every left key, with null until the right side has it', () => {
+    const { l, r, out } = tables('left')
+    r('k', 'x', 1) // no left: nothing
+    l('k', 'a', 2)
+    r('k', null, 3)
+    l('k', null, 4)
+    assert.deepEqual(out(), [
+      ['k', 'a+x', 2],
+      ['k', 'a+-', 3],
+      ['k', null, 4],
+    ])
+  })
+
+  it('outer: every key of either side', () => {
+    const { l, r, out } = tables('outer')
+    r('k', 'x', 1)
+    l('k', 'a', 2)
+    r('k', null, 3)
+    l('k', null, 4)
+    assert.deepEqual(out(), [
+      ['k', '-+x', 1],
+      ['k', 'a+x', 2],
+      ['k', 'a+-', 3],
+      ['k', null, 4],
+    ])
+  })
+
+  it('joins aggregations: clicks per page with views per page', () => {
+    const t = new Topology('app')
+    const clicks = t
+      .stream<string>('clicks')
+      .groupBy((p) => p, { name: 'byPage' })
+      .aggregate(count(), { name: 'clicks' })
+    const views = t
+      .stream<string>('views')
+      .groupBy((p) => p, { name: 'viewsByPage' })
+      .aggregate(count(), { name: 'views' })
+    clicks.join(views, (c, v) => c / v).to('ctr')
+    const d = new TestDriver(t)
+    d.pipe('views', '/a').pipe('views', '/a').pipe('clicks', '/a').pipe('views', '/a')
+    assert.deepEqual(d.values('ctr'), [0.5, 1 / 3])
+  })
+})
