@@ -30,8 +30,11 @@ export type { StreamRecord } from './core/stream-record.js'
 export { type Aggregator, aggregate, avg, count, max, min, reduce, sum } from './dsl/aggregators.js'
 export { keyValueStore, type StoreOptions, windowStore } from './dsl/stores.js'
 export {
+  type AsOfJoinOptions,
+  GlobalTable,
   GroupedStream,
   type KeyValue,
+  type LookupJoinOptions,
   type OnError,
   type StepOptions,
   Stream,
@@ -39,6 +42,7 @@ export {
   Topology,
   WindowedAggregation,
   WindowedStream,
+  type WindowJoinOptions,
 } from './dsl/stream.js'
 export { hopping, session, sliding, tumbling, type WindowResult, type WindowSpec } from './dsl/windows.js'
 export { defaultTopicConfig, EventLog } from './log/event-log.js'
@@ -59,7 +63,7 @@ export type {
   TopicPartition,
 } from './log/types.js'
 export { Plan } from './plan/plan.js'
-export type { Processor, ProcessorContext, Timer } from './plan/processor.js'
+export type { GlobalTableView, Processor, ProcessorContext, Timer } from './plan/processor.js'
 export { describePlan, planToMermaid } from './plan/render.js'
 export type { ProcessingGuarantee, RunnerStatus } from './runtime/app-runner.js'
 export { ProcessingError } from './runtime/task-executor.js'

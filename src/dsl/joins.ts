@@ -408,3 +408,26 @@ export class TableJoinProcessor implements Processor<unknown, unknown, unknown, 
     return left !== undefined || right !== undefined
   }
 }
+
+export interface GlobalJoinOptions {
+  readonly type: 'inner' | 'left'
+  readonly table: string
+  readonly keyOf: (value: unknown, record: AnyRecord) => unknown
+  readonly joiner: (left: unknown, right: unknown, record: AnyRecord) => unknown
+}
+
+/** The stream–global table join: a lookup by a key computed from the record, in what is loaded now. */
+export class GlobalJoinProcessor implements Processor<unknown, unknown, unknown, unknown> {
+  constructor(private readonly opts: GlobalJoinOptions) {}
+
+  process(record: AnyRecord, ctx: Ctx): void {
+    const key = this.opts.keyOf(record.value, record)
+    const right = key === null || key === undefined ? undefined : ctx.globalTable(this.opts.table).get(key)
+    if (right === undefined) {
+      if (this.opts.type === 'left')
+        ctx.forward(withValue(record, this.opts.joiner(record.value, null, record)))
+      return
+    }
+    ctx.forward(withValue(record, this.opts.joiner(record.value, right, record)))
+  }
+}

@@ -6,11 +6,12 @@ import type { RecordHeader } from '../core/record.js'
 import { json, type Serde } from '../core/serde.js'
 import type { StoreSpec } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
-import type { AnyRecord, ErrorPolicy, PlanNode } from '../plan/nodes.js'
+import type { AnyRecord, ErrorPolicy, GlobalTableSpec, PlanNode } from '../plan/nodes.js'
 import { Plan } from '../plan/plan.js'
 import type { Processor } from '../plan/processor.js'
 import { type Aggregator, type AggregatorSpec, combine, type ResultOf } from './aggregators.js'
 import {
+  GlobalJoinProcessor,
   type JoinType,
   LookupJoinProcessor,
   TableJoinProcessor,
@@ -106,6 +107,7 @@ function policyOf(onError: OnError | undefined): ErrorPolicy {
 /** The pipeline being built: nodes, and unique stable ids for them. */
 export class Topology {
   private readonly nodes: PlanNode[] = []
+  private readonly globals: GlobalTableSpec[] = []
   private readonly ids = new Set<string>()
   private readonly counters = new Map<string, number>()
 
@@ -216,9 +218,29 @@ export class Topology {
     return new Table<K, V>(this, name, true, store)
   }
 
+  /**
+   * Reads a topic as a global table: every task sees all of it, so a stream can join it by any
+   * key it computes, with no co-partitioning. For small, slowly changing tables (reference data).
+   * @example const countries = topology.globalTable<Country>('countries')
+   */
+  globalTable<V, K = string>(
+    topic: string,
+    valueSerde: Serde<V> = json<V>(),
+    opts: { name?: string; keySerde?: Serde<K> } = {},
+  ): GlobalTable<K, V> {
+    const name = this.id('globalTable', opts.name ?? `global-${topic}`, opts.name === undefined)
+    this.globals.push({
+      name,
+      topic,
+      keySerde: (opts.keySerde ?? defaultKeySerde<K>()) as Serde<unknown>,
+      valueSerde: valueSerde as Serde<unknown>,
+    })
+    return new GlobalTable<K, V>(this, name)
+  }
+
   /** The immutable plan of everything built so far. */
   plan(): Plan {
-    return new Plan(this.nodes)
+    return new Plan(this.nodes, this.globals)
   }
 }
 
@@ -529,11 +551,20 @@ export class Stream<K, V> {
     joiner: (value: V, otherValue: VO, key: K) => VR,
     opts: WindowJoinOptions,
   ): Stream<K, VR>
+  join<KG, VG, VR>(
+    global: GlobalTable<KG, VG>,
+    keyOf: (value: V, record: StreamRecord<K, V>) => KG,
+    joiner: (value: V, globalValue: VG, record: StreamRecord<K, V>) => VR,
+    opts?: StepOptions,
+  ): Stream<K, VR>
   join(
-    right: Table<K, unknown> | Stream<K, unknown>,
+    right: Table<K, unknown> | Stream<K, unknown> | GlobalTable<unknown, unknown>,
     joiner: (a: never, b: never, c: never) => unknown,
-    opts?: LookupJoinOptions | WindowJoinOptions,
+    opts?: LookupJoinOptions | WindowJoinOptions | ((a: never, b: never, c: never) => unknown),
+    globalOpts?: StepOptions,
   ): Stream<K, unknown> {
+    if (right instanceof GlobalTable)
+      return this.globalJoin('inner', right, joiner as never, opts as never, globalOpts)
     return right instanceof Table
       ? this.lookupJoin('inner', right, joiner as never, opts as LookupJoinOptions | undefined)
       : this.windowJoin('inner', right, joiner as never, opts as WindowJoinOptions)
@@ -553,11 +584,20 @@ export class Stream<K, V> {
     joiner: (value: V, otherValue: VO | null, key: K) => VR,
     opts: WindowJoinOptions,
   ): Stream<K, VR>
+  leftJoin<KG, VG, VR>(
+    global: GlobalTable<KG, VG>,
+    keyOf: (value: V, record: StreamRecord<K, V>) => KG,
+    joiner: (value: V, globalValue: VG | null, record: StreamRecord<K, V>) => VR,
+    opts?: StepOptions,
+  ): Stream<K, VR>
   leftJoin(
-    right: Table<K, unknown> | Stream<K, unknown>,
+    right: Table<K, unknown> | Stream<K, unknown> | GlobalTable<unknown, unknown>,
     joiner: (a: never, b: never, c: never) => unknown,
-    opts?: LookupJoinOptions | WindowJoinOptions,
+    opts?: LookupJoinOptions | WindowJoinOptions | ((a: never, b: never, c: never) => unknown),
+    globalOpts?: StepOptions,
   ): Stream<K, unknown> {
+    if (right instanceof GlobalTable)
+      return this.globalJoin('left', right, joiner as never, opts as never, globalOpts)
     return right instanceof Table
       ? this.lookupJoin('left', right, joiner as never, opts as LookupJoinOptions | undefined)
       : this.windowJoin('left', right, joiner as never, opts as WindowJoinOptions)
@@ -599,6 +639,34 @@ export class Stream<K, V> {
     opts?: AsOfJoinOptions,
   ): Stream<K, VR> {
     return this.lookupJoin('left', other, joiner as never, opts) as Stream<K, VR>
+  }
+
+  private globalJoin(
+    type: 'inner' | 'left',
+    table: GlobalTable<unknown, unknown>,
+    keyOf: (value: never, record: never) => unknown,
+    joiner: (a: never, b: never, c: never) => unknown,
+    opts: StepOptions | undefined,
+  ): Stream<K, unknown> {
+    const id = this.topology.id(type === 'inner' ? 'join' : 'leftJoin', opts?.name)
+    this.topology.add({
+      kind: 'process',
+      id,
+      label: `${type === 'inner' ? 'join' : 'leftJoin'} global table ${table.name}`,
+      parents: [this.nodeId],
+      errorPolicy: policyOf(opts?.onError),
+      stores: [],
+      create: () =>
+        new GlobalJoinProcessor({
+          type,
+          table: table.name,
+          keyOf: keyOf as (v: unknown, r: StreamRecord<unknown, unknown>) => unknown,
+          joiner: joiner as (l: unknown, r: unknown, rec: StreamRecord<unknown, unknown>) => unknown,
+        }),
+      sideOutputs: [],
+    })
+    // The key stays: no repartition needed, whatever it is.
+    return new Stream<K, unknown>(this.topology, id, this.keyChanged)
   }
 
   /** This stream, repartitioned by its key if the key was changed upstream (a join needs that). */
@@ -1063,4 +1131,16 @@ export class Table<out K, out V> {
     })
     return new Table<K, unknown>(this.topology, id, true)
   }
+}
+
+/** A table every task holds whole; streams join it by a key they compute. */
+export class GlobalTable<in out K, out V> {
+  /** @internal */
+  constructor(
+    readonly topology: Topology,
+    readonly name: string,
+  ) {}
+
+  /** @internal Keeps K and V in the type (a global table has no change stream). */
+  protected readonly phantom?: (k: K) => V
 }

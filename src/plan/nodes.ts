@@ -93,6 +93,17 @@ export interface SinkNode extends NodeBase {
   readonly target: SinkTarget
 }
 
+/**
+ * A table read whole by every task (no co-partitioning needed): the latest value per key of a
+ * topic, all its partitions. Joins look it up by a key they compute.
+ */
+export interface GlobalTableSpec {
+  readonly name: string
+  readonly topic: string
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+}
+
 export type PlanNode =
   | SourceNode
   | MapNode

@@ -2,7 +2,7 @@
 import { EddyError } from '../core/errors.js'
 import type { StoreSpec } from '../core/store.js'
 import { validateTopicName } from '../core/topic-name.js'
-import type { PlanNode, RepartitionNode } from './nodes.js'
+import type { GlobalTableSpec, PlanNode, RepartitionNode } from './nodes.js'
 
 /** The part of a plan between repartitions: one task per partition of its input topics. */
 export interface SubTopology {
@@ -24,7 +24,11 @@ export class Plan {
   readonly order: readonly string[]
   private readonly childrenOf: ReadonlyMap<string, readonly string[]>
 
-  constructor(nodes: readonly PlanNode[]) {
+  constructor(
+    nodes: readonly PlanNode[],
+    /** Global tables the steps may look up. */
+    readonly globalTables: readonly GlobalTableSpec[] = [],
+  ) {
     const map = new Map<string, PlanNode>()
     for (const n of nodes) {
       if (map.has(n.id)) {
@@ -70,6 +74,17 @@ export class Plan {
   }
 
   private validate(): void {
+    const globals = new Set<string>()
+    for (const g of this.globalTables) {
+      validateTopicName(g.topic)
+      if (globals.has(g.name)) {
+        throw new EddyError(
+          'INVALID_ARGUMENT',
+          `two global tables are named ${g.name}: give each a unique name`,
+        )
+      }
+      globals.add(g.name)
+    }
     const storeNames = new Set<string>()
     let sinks = 0
     for (const id of this.order) {

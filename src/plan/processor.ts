@@ -12,6 +12,12 @@ export interface Timer<K> {
   readonly tag: string
 }
 
+/** A read-only view of a global table. */
+export interface GlobalTableView<K, V> {
+  get(key: K): V | undefined
+  readonly size: number
+}
+
 export interface ProcessorContext<KOut, VOut> {
   /** The step's id. */
   readonly step: string
@@ -23,6 +29,8 @@ export interface ProcessorContext<KOut, VOut> {
   /** Sends a record to a named side output (late records, for instance). */
   forwardTo(output: string, record: StreamRecord<unknown, unknown>): void
   keyValueStore<K, V>(name: string): KeyValueStore<K, V>
+  /** A global table (every partition of its topic, on every task), read-only. */
+  globalTable<K, V>(name: string): GlobalTableView<K, V>
   windowStore<K, V>(name: string): WindowStore<K, V>
   /** Fires `onTimer` once the watermark reaches `time`. Same key, time and tag: one timer. */
   registerEventTimer(key: unknown, time: number, tag?: string): void

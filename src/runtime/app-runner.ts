@@ -8,6 +8,7 @@ import type { LogRecord, RecordHeader, RecordInput } from '../core/record.js'
 import type { StoreSpec } from '../core/store.js'
 import type { Plan, SubTopology } from '../plan/plan.js'
 import type { TopicPartitionOffset, Transport, TransportProducer } from '../transport/transport.js'
+import { GlobalTables } from './global-tables.js'
 import { type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once'
@@ -127,6 +128,9 @@ export class AppRunner {
   /** The offsets of the last commit, to skip commits that would change nothing. */
   private lastCommitted = ''
   private finalStatus: RunnerStatus | null = null
+  private readonly globals: GlobalTables
+  /** Where each partition of each global table's topic has been read to. */
+  private readonly globalInputs: { topic: string; partition: number; position: number }[] = []
 
   constructor(
     private readonly plan: Plan,
@@ -135,6 +139,7 @@ export class AppRunner {
     this.guarantee = opts.guarantee ?? 'exactly_once'
     this.commitIntervalMs = opts.commitIntervalMs ?? (this.guarantee === 'exactly_once' ? 100 : 1000)
     this.maxBatch = opts.maxBatchRecords ?? 10_000
+    this.globals = new GlobalTables(plan.globalTables)
   }
 
   private internal(name: string): string {
@@ -210,9 +215,45 @@ export class AppRunner {
     }
   }
 
+  /** Reads every global table's topic to its end, so that tasks start with the tables loaded. */
+  private async loadGlobalTables(): Promise<void> {
+    const { transport } = this.opts
+    for (const topic of this.globals.topics) {
+      const n = await transport.partitionCount(topic)
+      if (n === null) {
+        throw new EddyError(
+          'UNKNOWN_TOPIC',
+          `the global table reads topic ${topic}, which does not exist: create it first (eddy topics create ${topic})`,
+        )
+      }
+      for (let partition = 0; partition < n; partition++) {
+        const input = { topic, partition, position: await transport.earliestOffset(topic, partition) }
+        this.globalInputs.push(input)
+        const end = await transport.latestOffset(topic, partition, 'read_committed')
+        while (input.position < end) {
+          if (this.stopping) return
+          await this.pollGlobal(input)
+        }
+      }
+    }
+  }
+
+  /** Applies what a global table's partition has past its position; resolves at once when nothing. */
+  private async pollGlobal(input: { topic: string; partition: number; position: number }): Promise<number> {
+    const r = await this.opts.transport.fetch(input.topic, input.partition, input.position, {
+      maxBytes: FETCH_BYTES,
+      maxWaitMs: 0,
+      isolation: 'read_committed',
+    })
+    for (const rec of r.records) this.globals.apply(rec)
+    input.position = Math.max(input.position, r.nextOffset)
+    return r.records.length
+  }
+
   private async setUp(): Promise<void> {
     const { transport } = this.opts
     const subs = this.plan.subTopologies()
+    await this.loadGlobalTables()
     // Source topics must exist; their partition counts decide everything downstream.
     for (const sub of subs) {
       for (const t of sub.sourceTopics) {
@@ -310,6 +351,7 @@ export class AppRunner {
         wallClockMs: () => this.nowMs,
         taskIndex: partition,
         taskCount,
+        globalTable: (name) => this.globals.table(name),
       },
     )
     const topics = executor.inputTopics()
@@ -421,6 +463,8 @@ export class AppRunner {
   private async fetchAll(): Promise<number> {
     let total = 0
     const work: Promise<void>[] = []
+    // Global tables first take what their topics have now (what tasks look up next).
+    for (const g of this.globalInputs) work.push(this.pollGlobal(g).then(() => {}))
     for (const t of this.tasks) {
       for (const input of t.inputs) {
         if (input.head < input.buffer.length) continue

@@ -8,7 +8,7 @@ import type { KeyValueStore, StoreSpec, WindowStore } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
 import type { AnyRecord, ErrorPolicy, PlanNode, ProcessNode } from '../plan/nodes.js'
 import type { Plan, SubTopology } from '../plan/plan.js'
-import type { Processor, ProcessorContext, Timer } from '../plan/processor.js'
+import type { GlobalTableView, Processor, ProcessorContext, Timer } from '../plan/processor.js'
 import { AsyncStage } from './async-stage.js'
 import { TimerService } from './timers.js'
 import { type ChannelWatermark, type SourceHandle, WatermarkTracker } from './watermarks.js'
@@ -46,6 +46,8 @@ export interface ExecutorOptions {
   /** This task's index in its sub-topology (its partition) and the sub-topology's task count. */
   readonly taskIndex: number
   readonly taskCount: number
+  /** The worker's global tables, by name. */
+  readonly globalTable?: (name: string) => GlobalTableView<unknown, unknown> | undefined
 }
 
 export interface StepCounters {
@@ -561,6 +563,16 @@ export class TaskExecutor {
         const s = kvStores.get(name)
         if (s === undefined) throw missingStore(node.id, name, specs)
         return s as KeyValueStore<K, V>
+      },
+      globalTable<K, V>(name: string) {
+        const g = executor.opts.globalTable?.(name)
+        if (g === undefined) {
+          throw new EddyError(
+            'INVALID_ARGUMENT',
+            `step ${node.id} reads global table ${name}, which the app does not have`,
+          )
+        }
+        return g as GlobalTableView<K, V>
       },
       windowStore<K, V>(name: string) {
         const s = windowStores.get(name)

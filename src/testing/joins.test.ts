@@ -344,3 +344,42 @@ describe('table–table join', () => {
     assert.deepEqual(d.values('ctr'), [0.5, 1 / 3])
   })
 })
+
+describe('stream–global table join', () => {
+  it('looks up by a key computed from the record, whatever the partitions; tombstones delete', () => {
+    const t = new Topology('app')
+    const countries = t.globalTable<{ name: string }>('countries')
+    const payments = t.stream<{ amount: number; country: string }>('payments')
+    payments
+      .join(
+        countries,
+        (p) => p.country,
+        (p, c) => `${p.amount} in ${c.name}`,
+      )
+      .to('inner')
+    payments
+      .leftJoin(
+        countries,
+        (p) => p.country,
+        (p, c) => `${p.amount} in ${c?.name ?? '?'}`,
+      )
+      .to('left')
+    const d = new TestDriver(t, { partitions: { payments: 3, countries: 2 } })
+    d.pipe('countries', { name: 'France' }, { key: 'FR', partition: 1 })
+    d.pipe('countries', { name: 'Germany' }, { key: 'DE', partition: 0 })
+    for (let p = 0; p < 3; p++) d.pipe('payments', { amount: p, country: 'FR' }, { partition: p })
+    d.pipe('payments', { amount: 9, country: 'XX' }, { partition: 0 })
+    d.pipe('countries', null, { key: 'FR', partition: 1 })
+    d.pipe('payments', { amount: 4, country: 'FR' }, { partition: 2 })
+    d.pipe('payments', { amount: 5, country: 'DE' }, { partition: 1 })
+    assert.deepEqual(d.values('inner'), ['0 in France', '1 in France', '2 in France', '5 in Germany'])
+    assert.deepEqual(d.values('left'), [
+      '0 in France',
+      '1 in France',
+      '2 in France',
+      '9 in ?',
+      '4 in ?',
+      '5 in Germany',
+    ])
+  })
+})

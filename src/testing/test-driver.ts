@@ -8,6 +8,7 @@ import type { Serde } from '../core/serde.js'
 import type { KeyValueStore, StoreSpec, WindowStore } from '../core/store.js'
 import type { Topology } from '../dsl/stream.js'
 import type { Plan, SubTopology } from '../plan/plan.js'
+import { GlobalTables } from '../runtime/global-tables.js'
 import { type StepCounters, TaskExecutor } from '../runtime/task-executor.js'
 import { MemoryKeyValueStore, MemoryWindowStore } from '../state/memory-stores.js'
 
@@ -60,10 +61,16 @@ export class TestDriver {
   private readonly sinkSerdes = new Map<string, { key: Serde<unknown>; value: Serde<unknown> }>()
   private readonly sourceSerdes = new Map<string, { key: Serde<unknown>; value: Serde<unknown> }>()
   private draining = false
+  private readonly globals: GlobalTables
 
   constructor(pipeline: Topology | Plan, opts: TestDriverOptions = {}) {
     this.plan = 'plan' in pipeline ? pipeline.plan() : pipeline
     this.wallClockMs = opts.startTimeMs ?? 0
+    this.globals = new GlobalTables(this.plan.globalTables)
+    for (const g of this.plan.globalTables) {
+      this.partitionsOf.set(g.topic, opts.partitions?.[g.topic] ?? 1)
+      this.sourceSerdes.set(g.topic, { key: g.keySerde, value: g.valueSerde })
+    }
     const internal = (name: string) => `${APP_ID}-${name}`
     for (const node of this.plan.nodes.values()) {
       if (node.kind === 'source') {
@@ -147,6 +154,7 @@ export class TestDriver {
         wallClockMs: () => this.wallClockMs,
         taskIndex: partition,
         taskCount,
+        globalTable: (name) => this.globals.table(name),
       },
     )
     return { sub, partition, executor, stores }
@@ -181,7 +189,11 @@ export class TestDriver {
     const list = this.outputs.get(topic) ?? []
     list.push(record)
     this.outputs.set(topic, list)
-    if (this.tasks.some((t) => t.executor.inputTopics().includes(topic))) this.queue.push(record)
+    if (
+      this.tasks.some((t) => t.executor.inputTopics().includes(topic)) ||
+      this.plan.globalTables.some((g) => g.topic === topic)
+    )
+      this.queue.push(record)
   }
 
   /**
@@ -246,6 +258,7 @@ export class TestDriver {
       // Like the runtime after each batch: upstream tasks tell downstream ones their event time.
       for (;;) {
         for (let rec = this.queue.shift(); rec !== undefined; rec = this.queue.shift()) {
+          this.globals.apply(rec)
           for (const t of this.tasks) {
             if (t.partition === rec.partition && t.executor.inputTopics().includes(rec.topic))
               t.executor.process(rec)
