@@ -431,3 +431,160 @@ export class GlobalJoinProcessor implements Processor<unknown, unknown, unknown,
     ctx.forward(withValue(record, this.opts.joiner(record.value, right, record)))
   }
 }
+
+// The foreign-key table–table join, in three steps (as Kafka Streams does it):
+// 1. left side (with the left table's task): keeps the left rows, and sends a subscription to
+//    the partition of the row's foreign key: subscribe (with a hash of the row), unsubscribe
+//    (the foreign key changed), or delete (the row was deleted);
+// 2. right side (with the right table's task): keeps the right rows and who subscribes to each
+//    foreign key; answers each subscription, and every subscriber when a right row changes;
+// 3. resolve (back with the left table's task, reading step 1's store): joins a response with the
+//    current left row, and drops responses meant for a row that has changed since (hash differs).
+
+/** A subscription, keyed by the foreign key. */
+interface Subscription {
+  readonly op: 'sub' | 'unsub' | 'delete'
+  /** The left row's key. */
+  readonly k: unknown
+  /** Hash of the left row's value (sub only). */
+  readonly h?: number
+}
+
+/** A response, keyed by the left row's key. */
+interface Response {
+  readonly op: 'row' | 'delete'
+  readonly h?: number
+  /** The right row's value, or null when there is none. */
+  readonly rv?: unknown
+}
+
+/** The left row as step 1 keeps it. */
+interface LeftRow {
+  readonly v: unknown
+  readonly fk: unknown
+}
+
+/** A 32-bit FNV-1a hash of a value's JSON: enough to tell a changed row from the one a response was for. */
+export function rowHash(value: unknown): number {
+  const s = JSON.stringify(value) ?? ''
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}
+
+function sameKey(a: unknown, b: unknown): boolean {
+  return a === b || (typeof a === 'object' && a !== null && JSON.stringify(a) === JSON.stringify(b))
+}
+
+/** Step 1: keeps the left rows; forwards subscriptions keyed by foreign key. */
+export class ForeignKeyLeftProcessor implements Processor<unknown, unknown, unknown, unknown> {
+  constructor(
+    private readonly storeName: string,
+    private readonly foreignKeyOf: (value: unknown) => unknown,
+  ) {}
+
+  process(record: AnyRecord, ctx: Ctx): void {
+    const k = record.key
+    if (k === null || k === undefined) return
+    const store = ctx.keyValueStore<unknown, LeftRow>(this.storeName)
+    const old = store.get(k)
+    const send = (fk: unknown, s: Subscription) => ctx.forward({ ...record, key: fk ?? null, value: s })
+    if (record.value === null || record.value === undefined) {
+      if (old === undefined) return
+      store.delete(k)
+      send(old.fk, { op: 'delete', k })
+      return
+    }
+    const fk = this.foreignKeyOf(record.value) ?? null
+    store.put(k, { v: record.value, fk })
+    if (old !== undefined && !sameKey(old.fk, fk)) send(old.fk, { op: 'unsub', k })
+    send(fk, { op: 'sub', k, h: rowHash(record.value) })
+  }
+}
+
+/** Step 2: input 0 the subscriptions, input 1 the right table's changes; forwards responses keyed by the left key. */
+export class ForeignKeyRightProcessor implements Processor<unknown, unknown, unknown, unknown> {
+  constructor(
+    private readonly subscribersStore: string,
+    private readonly rightStore: string,
+  ) {}
+
+  process(record: AnyRecord, ctx: Ctx): void {
+    this.processFrom(0, record, ctx)
+  }
+
+  processFrom(input: number, record: AnyRecord, ctx: Ctx): void {
+    const fk = record.key
+    const right = ctx.keyValueStore<unknown, Row>(this.rightStore)
+    const subscribers = ctx.keyValueStore<unknown, Record<string, [unknown, number]>>(this.subscribersStore)
+    const respond = (k: unknown, r: Response, timestamp: number) =>
+      ctx.forward({ ...record, key: k, value: r, timestamp })
+    if (input === 0) {
+      const s = record.value as Subscription
+      const hasFk = fk !== null && fk !== undefined
+      const id = JSON.stringify(s.k)
+      if (hasFk) {
+        const subs = subscribers.get(fk)
+        if (s.op === 'sub') {
+          subscribers.put(fk, { ...subs, [id]: [s.k, s.h!] })
+        } else if (subs !== undefined && id in subs) {
+          const { [id]: _, ...rest } = subs
+          if (Object.keys(rest).length === 0) subscribers.delete(fk)
+          else subscribers.put(fk, rest)
+        }
+      }
+      if (s.op === 'delete') respond(s.k, { op: 'delete' }, record.timestamp)
+      if (s.op === 'sub') {
+        const row = hasFk ? right.get(fk) : undefined
+        respond(
+          s.k,
+          { op: 'row', h: s.h!, rv: row === undefined ? null : row.v },
+          Math.max(record.timestamp, row?.t ?? Number.NEGATIVE_INFINITY),
+        )
+      }
+      return
+    }
+    if (fk === null || fk === undefined) return
+    const deleted = record.value === null || record.value === undefined
+    if (deleted) {
+      if (right.get(fk) === undefined) return
+      right.delete(fk)
+    } else {
+      right.put(fk, { v: record.value, t: record.timestamp })
+    }
+    const subs = subscribers.get(fk)
+    if (subs === undefined) return
+    for (const [k, h] of Object.values(subs)) {
+      respond(k, { op: 'row', h, rv: deleted ? null : record.value }, record.timestamp)
+    }
+  }
+}
+
+/** Step 3: joins responses with the current left row, reading step 1's store. */
+export class ForeignKeyResolveProcessor implements Processor<unknown, unknown, unknown, unknown> {
+  constructor(
+    private readonly leftStore: string,
+    private readonly type: 'inner' | 'left',
+    private readonly joiner: (left: unknown, right: unknown, key: unknown) => unknown,
+  ) {}
+
+  process(record: AnyRecord, ctx: Ctx): void {
+    const r = record.value as Response
+    const k = record.key
+    const row = ctx.keyValueStore<unknown, LeftRow>(this.leftStore).get(k)
+    if (r.op === 'delete') {
+      if (row === undefined) ctx.forward(withValue(record, null))
+      return
+    }
+    // The row changed (or went) since this response was asked for: a newer response is coming.
+    if (row === undefined || rowHash(row.v) !== r.h) return
+    if (r.rv === null || r.rv === undefined) {
+      ctx.forward(withValue(record, this.type === 'left' ? this.joiner(row.v, null, k) : null))
+      return
+    }
+    ctx.forward(withValue(record, this.joiner(row.v, r.rv, k)))
+  }
+}

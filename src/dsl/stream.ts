@@ -11,6 +11,9 @@ import { Plan } from '../plan/plan.js'
 import type { Processor } from '../plan/processor.js'
 import { type Aggregator, type AggregatorSpec, combine, type ResultOf } from './aggregators.js'
 import {
+  ForeignKeyLeftProcessor,
+  ForeignKeyResolveProcessor,
+  ForeignKeyRightProcessor,
   GlobalJoinProcessor,
   type JoinType,
   LookupJoinProcessor,
@@ -83,6 +86,27 @@ export function defaultKeySerde<K>(): Serde<K> {
     serialize: (k) =>
       k === null || k === undefined ? null : Buffer.from(typeof k === 'string' ? k : JSON.stringify(k)),
     deserialize: (b) => (b === null ? null : b.toString('utf8')) as K,
+  }
+}
+
+/**
+ * Keys in internal topics: a string as its UTF-8 bytes, so it lands in the partition a producer
+ * keyed by that string would pick (a repartitioned stream then lines up with a table read from a
+ * topic); any other key as a NUL byte and its JSON, so its type comes back.
+ */
+export function internalKeySerde<K>(): Serde<K> {
+  return {
+    name: 'key',
+    serialize: (k) => {
+      if (k === null || k === undefined) return null
+      if (typeof k === 'string') return Buffer.from(k)
+      return Buffer.from(`\u0000${JSON.stringify(k)}`)
+    },
+    deserialize: (b) => {
+      if (b === null) return null as K
+      if (b.length > 0 && b[0] === 0) return JSON.parse(b.toString('utf8', 1)) as K
+      return b.toString('utf8') as K
+    },
   }
 }
 
@@ -475,7 +499,7 @@ export class Stream<K, V> {
       parents: [this.nodeId],
       errorPolicy: { kind: 'fail' },
       topic: `${name}-repartition`,
-      keySerde: (opts?.keySerde ?? json<K>()) as Serde<unknown>,
+      keySerde: (opts?.keySerde ?? internalKeySerde<K>()) as Serde<unknown>,
       valueSerde: (opts?.valueSerde ?? json<V>()) as Serde<unknown>,
       partitions: opts?.partitions,
     })
@@ -1105,6 +1129,98 @@ export class Table<out K, out V> {
     opts?: StepOptions,
   ): Table<K, VR> {
     return this.tableJoin('outer', other, joiner as never, opts) as Table<K, VR>
+  }
+
+  /**
+   * Joins each row with the other table's row for a foreign key taken from its value (an order
+   * with its customer): the result is keyed like this table and changes when either row does.
+   * The tables need not be co-partitioned.
+   * @example orders.foreignKeyJoin(customers, o => o.customerId, (o, c) => ({ ...o, customer: c.name }))
+   */
+  foreignKeyJoin<KO, VO, VR>(
+    other: Table<KO, VO>,
+    foreignKeyOf: (value: V) => KO,
+    joiner: (value: V, otherValue: VO, key: K) => VR,
+    opts?: StepOptions,
+  ): Table<K, VR> {
+    return this.fkJoin('inner', other, foreignKeyOf as never, joiner as never, opts) as Table<K, VR>
+  }
+
+  /**
+   * Like foreignKeyJoin, but every row of this table is kept, joined with null when the foreign
+   * key has no row.
+   * @example orders.leftForeignKeyJoin(customers, o => o.customerId, (o, c) => ({ ...o, customer: c?.name ?? null }))
+   */
+  leftForeignKeyJoin<KO, VO, VR>(
+    other: Table<KO, VO>,
+    foreignKeyOf: (value: V) => KO,
+    joiner: (value: V, otherValue: VO | null, key: K) => VR,
+    opts?: StepOptions,
+  ): Table<K, VR> {
+    return this.fkJoin('left', other, foreignKeyOf as never, joiner as never, opts) as Table<K, VR>
+  }
+
+  private fkJoin(
+    type: 'inner' | 'left',
+    other: Table<unknown, unknown>,
+    foreignKeyOf: (value: unknown) => unknown,
+    joiner: (left: unknown, right: unknown, key: unknown) => unknown,
+    opts: StepOptions | undefined,
+  ): Table<K, unknown> {
+    const t = this.topology
+    const id = t.id(type === 'inner' ? 'foreignKeyJoin' : 'leftForeignKeyJoin', opts?.name)
+    const policy = policyOf(opts?.onError)
+    const leftStore = `${id}-left`
+    const subscribersStore = `${id}-subscribers`
+    const rightStore = `${id}-right`
+    const kv = (name: string): StoreSpec => ({ name, kind: 'kv', keySerde: json(), valueSerde: json() })
+    t.add({
+      kind: 'process',
+      id: `${id}.subscribe`,
+      label: 'foreign-key join: subscribe',
+      parents: [this.nodeId],
+      errorPolicy: policy,
+      stores: [kv(leftStore)],
+      create: () => new ForeignKeyLeftProcessor(leftStore, foreignKeyOf),
+      sideOutputs: [],
+    })
+    const internalTopic = (name: string, timed: boolean, parent: string) =>
+      t.add({
+        kind: 'repartition',
+        id: `${id}.${name}`,
+        label: 'repartition',
+        parents: [parent],
+        errorPolicy: { kind: 'fail' },
+        topic: `${id}-${name}`,
+        keySerde: internalKeySerde(),
+        valueSerde: json(),
+        timed,
+      })
+    internalTopic('subscriptions', true, `${id}.subscribe`)
+    t.add({
+      kind: 'process',
+      id: `${id}.respond`,
+      label: 'foreign-key join: respond',
+      parents: [`${id}.subscriptions`, other.nodeId],
+      errorPolicy: policy,
+      stores: [kv(subscribersStore), kv(rightStore)],
+      create: () => new ForeignKeyRightProcessor(subscribersStore, rightStore),
+      sideOutputs: [],
+    })
+    // Responses go back to the left side's tasks: a loop in time, so they carry no event time.
+    internalTopic('responses', false, `${id}.respond`)
+    t.add({
+      kind: 'process',
+      id,
+      label: `${type} foreign-key join`,
+      parents: [`${id}.responses`],
+      errorPolicy: policy,
+      stores: [],
+      sharedStores: [leftStore],
+      create: () => new ForeignKeyResolveProcessor(leftStore, type, joiner),
+      sideOutputs: [],
+    })
+    return new Table<K, unknown>(t, id, true)
   }
 
   private tableJoin(

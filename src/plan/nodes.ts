@@ -52,6 +52,12 @@ export interface RepartitionNode extends NodeBase {
   readonly keySerde: Serde<unknown>
   readonly valueSerde: Serde<unknown>
   readonly partitions?: number
+  /**
+   * False for a topic that feeds results back to an earlier part of the plan (a foreign-key
+   * join's responses): its records do not move event time, and no watermark markers go through
+   * it, so time cannot wait on itself around the loop.
+   */
+  readonly timed?: boolean
 }
 
 /** A stateful step: the low-level processor API, with declared stores and timers. */
@@ -61,6 +67,8 @@ export interface ProcessNode extends NodeBase {
   readonly create: () => Processor<unknown, unknown, unknown, unknown>
   /** Names of side outputs (late records…) that `side` nodes may read. */
   readonly sideOutputs: readonly string[]
+  /** Stores of other steps this one reads (a foreign-key join reads its left side's): same task. */
+  readonly sharedStores?: readonly string[]
 }
 
 /** The records a process step sent to one of its side outputs. */

@@ -121,6 +121,15 @@ export class Plan {
         }
       }
     }
+    for (const id of this.order) {
+      const n = this.nodes.get(id)!
+      if (n.kind !== 'process') continue
+      for (const s of n.sharedStores ?? []) {
+        if (!storeNames.has(s)) {
+          throw new EddyError('INVALID_ARGUMENT', `step ${id} reads store ${s}, which no step declares`)
+        }
+      }
+    }
     if (sinks === 0) {
       throw new EddyError(
         'INVALID_ARGUMENT',
@@ -158,6 +167,17 @@ export class Plan {
         }
         parent.set(find(id), find(p))
       }
+    }
+    // A step that reads another's store runs in the same task as that step.
+    const ownerOf = new Map<string, string>()
+    for (const id of this.order) {
+      const n = this.nodes.get(id)!
+      if (n.kind === 'process') for (const s of n.stores) ownerOf.set(s.name, id)
+    }
+    for (const id of this.order) {
+      const n = this.nodes.get(id)!
+      if (n.kind !== 'process') continue
+      for (const s of n.sharedStores ?? []) parent.set(find(id), find(ownerOf.get(s)!))
     }
     const groups = new Map<string, string[]>()
     for (const id of this.order) {
@@ -216,4 +236,78 @@ function topologicalOrder(nodes: ReadonlyMap<string, PlanNode>): string[] {
   }
   for (const id of nodes.keys()) visit(id, [])
   return order
+}
+
+/** How many tasks each sub-topology runs, and how many partitions each repartition topic gets. */
+export interface TopicSizing {
+  /** Sub-topology index → task count. */
+  readonly tasks: Map<number, number>
+  /** Repartition node id → partition count. */
+  readonly repartitions: Map<string, number>
+}
+
+/**
+ * Sizes a plan from its source topics' partition counts, as Kafka Streams does: a sub-topology
+ * runs one task per partition of its inputs, which must all have the same count (co-partitioning);
+ * a repartition topic gets the task count of the sub-topology that reads it (so it lines up with
+ * that one's source topics), else of the one that writes it.
+ */
+export function sizeTopics(
+  plan: Plan,
+  subs: readonly SubTopology[],
+  sourcePartitions: (topic: string) => number,
+  topicName: (repartition: RepartitionNode) => string = (r) => r.topic,
+): TopicSizing {
+  const tasks = new Map<number, number>()
+  const repartitions = new Map<string, number>()
+  const readerOf = new Map<string, SubTopology>()
+  const writerOf = new Map<string, SubTopology>()
+  for (const sub of subs) {
+    for (const r of sub.repartitionInputs) readerOf.set(r, sub)
+    for (const r of sub.repartitionOutputs) writerOf.set(r, sub)
+    if (sub.sourceTopics.length > 0) tasks.set(sub.index, sourcePartitions(sub.sourceTopics[0]!))
+  }
+  for (const r of plan.repartitionNodes())
+    if (r.partitions !== undefined) repartitions.set(r.id, r.partitions)
+  for (let changed = true; changed; ) {
+    changed = false
+    for (const r of plan.repartitionNodes()) {
+      if (repartitions.has(r.id)) continue
+      const reader = readerOf.get(r.id)
+      const writer = writerOf.get(r.id)
+      const n = (reader && tasks.get(reader.index)) ?? (writer && tasks.get(writer.index)) ?? undefined
+      if (n !== undefined) {
+        repartitions.set(r.id, n)
+        changed = true
+      }
+    }
+    for (const sub of subs) {
+      if (tasks.has(sub.index)) continue
+      const known = sub.repartitionInputs.map((r) => repartitions.get(r)).filter((n) => n !== undefined)
+      if (known.length > 0) {
+        tasks.set(sub.index, known[0]!)
+        changed = true
+      }
+    }
+  }
+  for (const sub of subs) {
+    if (!tasks.has(sub.index)) tasks.set(sub.index, 1)
+    const inputs: [string, number][] = [
+      ...sub.sourceTopics.map((t): [string, number] => [t, sourcePartitions(t)]),
+      ...sub.repartitionInputs.map((r): [string, number] => {
+        const node = plan.node(r) as RepartitionNode
+        return [topicName(node), repartitions.get(r) ?? 1]
+      }),
+    ]
+    if (new Set(inputs.map(([, n]) => n)).size > 1) {
+      throw new EddyError(
+        'INVALID_ARGUMENT',
+        `topics read together must have the same partition count (co-partitioning): ${inputs
+          .map(([t, n]) => `${t} has ${n}`)
+          .join(', ')}; repartition one of them (e.g. with groupBy) or recreate it with the same count`,
+      )
+    }
+  }
+  for (const r of plan.repartitionNodes()) if (!repartitions.has(r.id)) repartitions.set(r.id, 1)
+  return { tasks, repartitions }
 }

@@ -6,7 +6,7 @@ import { EddyError, isEddyError } from '../core/errors.js'
 import { murmur2, partitionForKey, toPositive } from '../core/murmur2.js'
 import type { LogRecord, RecordHeader, RecordInput } from '../core/record.js'
 import type { StoreSpec } from '../core/store.js'
-import type { Plan, SubTopology } from '../plan/plan.js'
+import { type Plan, type SubTopology, sizeTopics } from '../plan/plan.js'
 import type { TopicPartitionOffset, Transport, TransportProducer } from '../transport/transport.js'
 import { GlobalTables } from './global-tables.js'
 import { type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
@@ -267,34 +267,28 @@ export class AppRunner {
         this.partitionCounts.set(t, n)
       }
     }
-    const taskCount = new Map<number, number>()
-    // Sub-topologies in plan order: a repartition topic's writer comes before its readers.
+    const sizing = sizeTopics(
+      this.plan,
+      subs,
+      (t) => this.partitionCounts.get(t)!,
+      (r) => this.internal(r.topic),
+    )
+    const taskCount = sizing.tasks
     for (const sub of subs) {
-      const counts = sub.sourceTopics.map((t) => this.partitionCounts.get(t)!)
-      for (const rid of sub.repartitionInputs) {
-        const node = this.plan.node(rid)
-        if (node.kind === 'repartition') counts.push(this.partitionCounts.get(this.internal(node.topic)) ?? 1)
-      }
-      const distinct = new Set(counts)
-      if (distinct.size > 1) {
-        const inputs = [...sub.sourceTopics, ...sub.repartitionInputs]
-        throw new EddyError(
-          'INVALID_ARGUMENT',
-          `topics read together must have the same partition count (co-partitioning): ${inputs
-            .map((t, i) => `${t} has ${counts[i]}`)
-            .join(', ')}; repartition one of them`,
-        )
-      }
-      const partitions = counts[0] ?? 1
-      taskCount.set(sub.index, partitions)
+      const partitions = taskCount.get(sub.index)!
       for (const rid of sub.repartitionOutputs) {
         const node = this.plan.node(rid)
         if (node.kind !== 'repartition') continue
         const topic = this.internal(node.topic)
-        this.partitionCounts.set(
-          topic,
-          await transport.ensureTopic(topic, { partitions: node.partitions ?? partitions }),
-        )
+        const wanted = sizing.repartitions.get(rid)!
+        const actual = await transport.ensureTopic(topic, { partitions: wanted })
+        if (actual !== wanted) {
+          throw new EddyError(
+            'INVALID_ARGUMENT',
+            `internal topic ${topic} has ${actual} partitions where the app needs ${wanted} (its input topics changed?): delete it (eddy topics delete ${topic}) and run again`,
+          )
+        }
+        this.partitionCounts.set(topic, actual)
       }
       // Sinks and dead-letter topics are created when missing, with the task count.
       for (const id of sub.nodes) {

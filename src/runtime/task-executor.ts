@@ -99,6 +99,10 @@ export class TaskExecutor {
   private asyncFailure: unknown = null
   private deferredAdvance = false
   private readonly settleWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = []
+  private readonly storeInstances = new Map<
+    string,
+    KeyValueStore<unknown, unknown> | WindowStore<unknown, unknown>
+  >()
   /** The last watermark marker sent downstream, to send only changes. */
   private lastMarker: { watermark: number; idle: boolean } | null = null
 
@@ -136,7 +140,7 @@ export class TaskExecutor {
       if (node.kind !== 'repartition') continue
       const children = this.childPushes(rid, members, pushes)
       const topic = opts.internalTopic(node.topic)
-      this.watermarks.declareMarkerPartition(`${topic}-${opts.taskIndex}`)
+      if (node.timed !== false) this.watermarks.declareMarkerPartition(`${topic}-${opts.taskIndex}`)
       this.addEntry(topic, this.sourceEntry(node, fanOut(children)))
     }
   }
@@ -166,7 +170,7 @@ export class TaskExecutor {
     const timestamp = Number.isFinite(watermark) ? watermark : 0
     for (const rid of this.sub.repartitionOutputs) {
       const node = this.plan.node(rid)
-      if (node.kind !== 'repartition') continue
+      if (node.kind !== 'repartition' || node.timed === false) continue
       const topic = this.opts.internalTopic(node.topic)
       for (let p = 0; p < this.output.partitionsOf(topic); p++)
         this.output.send(topic, null, null, timestamp, headers, p)
@@ -334,7 +338,9 @@ export class TaskExecutor {
     // A repartition topic's reading side counts apart from its writing side (another task).
     const counters = this.countersOf(node.kind === 'source' ? node.id : `${node.id}.read`)
     const timestampOf = node.kind === 'source' ? node.timestampOf : undefined
-    const timedByMarkers = node.kind === 'repartition'
+    const timedByMarkers = node.kind === 'repartition' && node.timed !== false
+    // Records fed back around a loop (untimed) move no time at all.
+    const untimed = node.kind === 'repartition' && node.timed === false
     // `${topic}-${partition}` made once per partition: a new string per record costs a hash each lookup.
     const partitionIds: string[] = []
     const partitionId = (raw: LogRecord): string => {
@@ -374,7 +380,7 @@ export class TaskExecutor {
       }
       counters.out++
       push(record)
-      if (!timedByMarkers) {
+      if (!timedByMarkers && !untimed) {
         const id = partitionId(raw)
         const nowMs = this.opts.wallClockMs()
         let source = sources[raw.partition]
@@ -530,12 +536,14 @@ export class TaskExecutor {
         sideOutputs.set(child.output, prev === NOOP ? push : fanOut([prev, push]))
       }
     }
-    const specs = new Map(node.stores.map((s) => [s.name, s]))
+    const declared = [...node.stores, ...(node.sharedStores ?? []).map((name) => this.storeSpec(name))]
+    const specs = new Map(declared.map((s) => [s.name, s]))
     const kvStores = new Map<string, KeyValueStore<unknown, unknown>>()
     const windowStores = new Map<string, WindowStore<unknown, unknown>>()
-    for (const spec of node.stores) {
-      if (spec.kind === 'kv') kvStores.set(spec.name, this.stores.keyValueStore(spec))
-      else windowStores.set(spec.name, this.stores.windowStore(spec))
+    for (const spec of declared) {
+      const store = this.storeInstance(spec)
+      if (spec.kind === 'kv') kvStores.set(spec.name, store as KeyValueStore<unknown, unknown>)
+      else windowStores.set(spec.name, store as WindowStore<unknown, unknown>)
     }
     const timerStore = kvStores.get(`${node.id}-timers`) ?? null
     const executor = this
@@ -613,6 +621,22 @@ export class TaskExecutor {
         }
       }
     }
+  }
+
+  /** The spec of a store some step of the plan declares. */
+  private storeSpec(name: string): StoreSpec {
+    for (const s of this.sub.stores) if (s.name === name) return s
+    throw new EddyError('INVALID_ARGUMENT', `no step of this part of the plan declares store ${name}`)
+  }
+
+  /** One instance per store and task, however many steps use it. */
+  private storeInstance(spec: StoreSpec): KeyValueStore<unknown, unknown> | WindowStore<unknown, unknown> {
+    let s = this.storeInstances.get(spec.name)
+    if (s === undefined) {
+      s = spec.kind === 'kv' ? this.stores.keyValueStore(spec) : this.stores.windowStore(spec)
+      this.storeInstances.set(spec.name, s)
+    }
+    return s
   }
 
   /** Runs a processor callback (timer, watermark) under the step's error policy. */

@@ -383,3 +383,87 @@ describe('stream–global table join', () => {
     ])
   })
 })
+
+describe('foreign-key table–table join', () => {
+  interface Order {
+    readonly customer: string
+    readonly amount: number
+  }
+  function shop(type: 'inner' | 'left') {
+    const t = new Topology('app')
+    const orders = t.table<Order>('orders')
+    const customers = t.table<{ name: string }>('customers')
+    const joined =
+      type === 'inner'
+        ? orders.foreignKeyJoin(
+            customers,
+            (o) => o.customer,
+            (o, c) => `${o.amount} by ${c.name}`,
+          )
+        : orders.leftForeignKeyJoin(
+            customers,
+            (o) => o.customer,
+            (o, c) => `${o.amount} by ${c?.name ?? '?'}`,
+          )
+    joined.to('out')
+    // Not co-partitioned: 3 partitions of orders, 2 of customers.
+    const d = new TestDriver(t, { partitions: { orders: 3, customers: 2 } })
+    let time = 0
+    return {
+      order: (id: string, o: Order | null) => d.pipe('orders', o, { key: id, timestamp: ++time }),
+      customer: (id: string, name: string | null) =>
+        d.pipe('customers', name === null ? null : { name }, { key: id, timestamp: ++time }),
+      /** The table the output topic holds: the last value per key, deletes removed. */
+      table: () => {
+        const m = new Map<string, string | null>()
+        for (const r of d.output<string | null, string>('out')) m.set(r.key, r.value)
+        return Object.fromEntries([...m].filter(([, v]) => v !== null))
+      },
+      out: () => d.output<string | null, string>('out').map((r) => [r.key, r.value] as const),
+    }
+  }
+
+  it('inner: joins each order with its customer; customer updates reach every order', () => {
+    const { order, customer, table, out } = shop('inner')
+    order('o1', { customer: 'c1', amount: 10 }) // no customer yet
+    customer('c1', 'Ann')
+    order('o2', { customer: 'c1', amount: 20 })
+    order('o3', { customer: 'c2', amount: 30 })
+    assert.deepEqual(table(), { o1: '10 by Ann', o2: '20 by Ann' })
+    customer('c1', 'Anna')
+    assert.deepEqual(table(), { o1: '10 by Anna', o2: '20 by Anna' })
+    customer('c2', 'Bob')
+    assert.deepEqual(table(), { o1: '10 by Anna', o2: '20 by Anna', o3: '30 by Bob' })
+    assert.ok(out().every(([, v]) => v === null || typeof v === 'string'))
+  })
+
+  it('an order moving to another customer follows it; the old customer’s updates stop reaching it', () => {
+    const { order, customer, table } = shop('inner')
+    customer('c1', 'Ann')
+    customer('c2', 'Bob')
+    order('o1', { customer: 'c1', amount: 10 })
+    order('o1', { customer: 'c2', amount: 11 })
+    assert.deepEqual(table(), { o1: '11 by Bob' })
+    customer('c1', 'Anna') // o1 no longer subscribes to c1
+    assert.deepEqual(table(), { o1: '11 by Bob' })
+  })
+
+  it('tombstones: a deleted order is deleted from the result; a deleted customer too (inner) or joins with null (left)', () => {
+    const inner = shop('inner')
+    inner.customer('c1', 'Ann')
+    inner.order('o1', { customer: 'c1', amount: 10 })
+    inner.order('o2', { customer: 'c1', amount: 20 })
+    inner.order('o1', null)
+    assert.deepEqual(inner.table(), { o2: '20 by Ann' })
+    inner.customer('c1', null)
+    assert.deepEqual(inner.table(), {})
+
+    const left = shop('left')
+    left.order('o1', { customer: 'c1', amount: 10 })
+    assert.deepEqual(left.table(), { o1: '10 by ?' })
+    left.customer('c1', 'Ann')
+    assert.deepEqual(left.table(), { o1: '10 by Ann' })
+    left.customer('c1', null)
+    assert.deepEqual(left.table(), { o1: '10 by ?' })
+  })
+})

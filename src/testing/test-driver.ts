@@ -7,7 +7,7 @@ import type { LogRecord, RecordHeader } from '../core/record.js'
 import type { Serde } from '../core/serde.js'
 import type { KeyValueStore, StoreSpec, WindowStore } from '../core/store.js'
 import type { Topology } from '../dsl/stream.js'
-import type { Plan, SubTopology } from '../plan/plan.js'
+import { type Plan, type SubTopology, sizeTopics } from '../plan/plan.js'
 import { GlobalTables } from '../runtime/global-tables.js'
 import { type StepCounters, TaskExecutor } from '../runtime/task-executor.js'
 import { MemoryKeyValueStore, MemoryWindowStore } from '../state/memory-stores.js'
@@ -84,33 +84,19 @@ export class TestDriver {
       }
     }
     const subs = this.plan.subTopologies()
-    // Repartition topics get the partition count of their upstream inputs, as in Kafka Streams.
-    for (const sub of subs) {
-      const upstream = Math.max(1, ...sub.sourceTopics.map((t) => this.partitionsOf.get(t) ?? 1))
-      for (const rid of sub.repartitionOutputs) {
-        const node = this.plan.node(rid)
-        if (node.kind === 'repartition')
-          this.partitionsOf.set(internal(node.topic), node.partitions ?? upstream)
-      }
+    // Sized as the runtime sizes them (and co-partitioning checked the same way).
+    const sizing = sizeTopics(
+      this.plan,
+      subs,
+      (t) => this.partitionsOf.get(t) ?? 1,
+      (r) => internal(r.topic),
+    )
+    for (const [rid, n] of sizing.repartitions) {
+      const node = this.plan.node(rid)
+      if (node.kind === 'repartition') this.partitionsOf.set(internal(node.topic), n)
     }
     for (const sub of subs) {
-      const inputs = [
-        ...sub.sourceTopics,
-        ...sub.repartitionInputs.map((r) => {
-          const n = this.plan.node(r)
-          return n.kind === 'repartition' ? internal(n.topic) : r
-        }),
-      ]
-      const counts = new Set(inputs.map((t) => this.partitionsOf.get(t) ?? 1))
-      if (counts.size > 1) {
-        throw new EddyError(
-          'INVALID_ARGUMENT',
-          `topics ${inputs.join(', ')} are read together but have different partition counts: ${inputs
-            .map((t) => `${t} has ${this.partitionsOf.get(t) ?? 1}`)
-            .join(', ')}`,
-        )
-      }
-      const partitions = [...counts][0] ?? 1
+      const partitions = sizing.tasks.get(sub.index)!
       for (let p = 0; p < partitions; p++)
         this.tasks.push(this.createTask(sub, p, partitions, internal, opts))
     }
