@@ -29,6 +29,10 @@ export type EddyErrorCode =
   | 'UNSUPPORTED_VERSION'
   /** A compression codec this process cannot use (unknown codec id, or its library failed to load). */
   | 'UNSUPPORTED_COMPRESSION'
+  /** An interactive query named a store the app does not have. */
+  | 'UNKNOWN_STORE'
+  /** An interactive query came while the app was not running, or still restoring its state. */
+  | 'STORE_NOT_READY'
 
 /** Marks Eddy's errors so they are recognised across copies of this module (src and dist). */
 const EDDY_ERROR = Symbol.for('eddy.error')

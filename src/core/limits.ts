@@ -54,6 +54,8 @@ export const limits = {
   connectionIdleMsMax: 10 * 60_000,
   /** Once a frame's first bytes arrived, the rest must arrive within this, else the connection is closed. */
   partialFrameMsMax: 30_000,
+  /** Most entries (or windows) one HTTP store query returns; its `limit` may ask for fewer. */
+  queryEntriesMax: 10_000,
 } as const
 
 assert(limits.recordBytesMax <= limits.batchBytesMax, 'a record must fit in a batch')

@@ -134,6 +134,9 @@ export const kafkaErrorForEddyCode: Readonly<Record<EddyErrorCode, KafkaErrorCod
   MALFORMED_MESSAGE: KafkaErrors.INVALID_REQUEST,
   UNSUPPORTED_VERSION: KafkaErrors.UNSUPPORTED_VERSION,
   UNSUPPORTED_COMPRESSION: KafkaErrors.UNSUPPORTED_COMPRESSION_TYPE,
+  // Store queries never reach the wire; mapped only because the Record must be total.
+  UNKNOWN_STORE: KafkaErrors.UNKNOWN_SERVER_ERROR,
+  STORE_NOT_READY: KafkaErrors.UNKNOWN_SERVER_ERROR,
 }
 
 /** The Kafka error code for any thrown value: EddyErrors by their code, anything else UNKNOWN_SERVER_ERROR. */

@@ -3,6 +3,7 @@
 // transaction that carries their changelog records has committed.
 import type { Clock } from '../core/clock.js'
 import { type KeyValueStore, keyIdentity, type StoreSpec } from '../core/store.js'
+import { byteBounds, successor, withinBounds } from './key-order.js'
 import type { BytesStore, BytesWrite } from './lmdb-env.js'
 import { type ChangelogEntry, decodeStoredValue, serializeKey } from './store-encoding.js'
 import { bytesId, type CacheEntry, type DurableStore, isExpired, WriteCache } from './write-cache.js'
@@ -87,6 +88,42 @@ export class DurableKeyValueStore<K, V> implements KeyValueStore<K, V>, DurableS
       if (e.inBytes || e.deleted || isExpired(ttl, e.writtenMs, now)) continue
       yield [e.key, e.value as V]
     }
+  }
+
+  /**
+   * Entries with keys in [from, to] by key bytes: lmdb's range (a snapshot; the cache's version of
+   * a key it holds), merged in order with the cache's entries lmdb does not hold.
+   */
+  *range(from?: K, to?: K): IterableIterator<[K, V]> {
+    const bounds = byteBounds(this.spec.keySerde, from, to)
+    if (bounds.empty) return
+    const now = this.clock.nowMs()
+    const ttl = this.spec.ttlMs
+    // New keys live only in the cache: taken out and sorted first (the cache is bounded).
+    const added: CacheEntry<K, V>[] = []
+    for (const e of this.cache.values()) {
+      if (e.inBytes || e.deleted || isExpired(ttl, e.writtenMs, now)) continue
+      if (withinBounds(e.bytesKey, bounds)) added.push(e)
+    }
+    added.sort((a, b) => Buffer.compare(a.bytesKey, b.bytesKey))
+    let next = 0
+    const end = bounds.to === undefined ? undefined : successor(bounds.to)
+    for (const [bytesKey, stored] of this.bytes.range(bounds.from, end)) {
+      while (next < added.length && Buffer.compare(added[next]!.bytesKey, bytesKey) < 0) {
+        const a = added[next++]!
+        // Deleted since the scan began (by the caller, while iterating): not visited.
+        if (!a.deleted) yield [a.key, a.value as V]
+      }
+      const e = this.cache.get(bytesId(bytesKey))
+      if (e !== undefined) {
+        if (!e.deleted && !isExpired(ttl, e.writtenMs, now)) yield [e.key, e.value as V]
+        continue
+      }
+      const { serialized, writtenMs } = decodeStoredValue(stored, this.spec.name)
+      if (isExpired(ttl, writtenMs, now)) continue
+      yield [this.spec.keySerde.deserialize(bytesKey), this.spec.valueSerde.deserialize(serialized)]
+    }
+    for (const a of added.slice(next)) if (!a.deleted) yield [a.key, a.value as V]
   }
 
   /** Entries, counting expired ones not yet swept. */

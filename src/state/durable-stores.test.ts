@@ -227,6 +227,7 @@ describe('durable stores', () => {
     assert.equal(win.get('old', 0), undefined)
     assert.equal(kv.get('young'), 2)
     assert.deepEqual([...kv.entries()], [['young', 2]])
+    assert.deepEqual([...kv.range()], [['young', 2]], 'range hides expired entries, in lmdb and cached')
     assert.deepEqual([...win.entries()], [['young', 0, 2]])
     assert.deepEqual([...win.windowsOf('old')], [])
     assert.equal(kv.size, 3, 'size counts entries until they are swept')

@@ -2,7 +2,7 @@ import { MemoryKeyValueStore, MemoryWindowStore } from './memory-stores.js'
 import { storeConformance } from './store-conformance.js'
 
 storeConformance('memory', () => ({
-  keyValueStore: (name) => new MemoryKeyValueStore(name),
+  keyValueStore: (name, keySerde) => new MemoryKeyValueStore(name, undefined, undefined, keySerde),
   windowStore: (name) => new MemoryWindowStore(name),
   commit: () => {},
 }))

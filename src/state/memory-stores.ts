@@ -1,15 +1,21 @@
 // In-memory stores: the test driver's, and the write cache the durable stores build on.
+import { json, type Serde } from '../core/serde.js'
 import { type KeyValueStore, keyIdentity, type WindowStore } from '../core/store.js'
+import { sortedInRange } from './key-order.js'
 
 export class MemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
   // [key, value, last write ms]
   private readonly map = new Map<unknown, [K, V, number]>()
 
-  /** With `ttlMs`, entries not written for that long (by `nowMs`) are hidden, then swept. */
+  /**
+   * With `ttlMs`, entries not written for that long (by `nowMs`) are hidden, then swept.
+   * `keySerde` orders `range` (by serialized key bytes, as the durable store does).
+   */
   constructor(
     readonly name: string,
     private readonly ttlMs?: number,
     private readonly nowMs: () => number = () => 0,
+    private readonly keySerde: Serde<K> = json<K>(),
   ) {}
 
   private live(e: [K, V, number] | undefined): e is [K, V, number] {
@@ -31,6 +37,11 @@ export class MemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
 
   *entries(): IterableIterator<[K, V]> {
     for (const e of this.map.values()) if (this.live(e)) yield [e[0], e[1]]
+  }
+
+  *range(from?: K, to?: K): IterableIterator<[K, V]> {
+    // A copy: writes during the iteration behave as they do on the durable store.
+    yield* sortedInRange(this.entries(), this.keySerde, from, to)
   }
 
   get size(): number {

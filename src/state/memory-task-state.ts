@@ -6,16 +6,18 @@ import { MemoryKeyValueStore, MemoryWindowStore } from './memory-stores.js'
 export class MemoryTaskState {
   private readonly all = new Map<string, KeyValueStore<unknown, unknown> | WindowStore<unknown, unknown>>()
 
+  // Asked twice for a store (the executor, then interactive queries), it returns the same one.
   readonly stores = {
     keyValueStore: (spec: StoreSpec): KeyValueStore<unknown, unknown> => {
-      const s = new MemoryKeyValueStore<unknown, unknown>(spec.name)
+      const s =
+        this.all.get(spec.name) ?? new MemoryKeyValueStore(spec.name, undefined, undefined, spec.keySerde)
       this.all.set(spec.name, s)
-      return s
+      return s as KeyValueStore<unknown, unknown>
     },
     windowStore: (spec: StoreSpec): WindowStore<unknown, unknown> => {
-      const s = new MemoryWindowStore<unknown, unknown>(spec.name)
+      const s = this.all.get(spec.name) ?? new MemoryWindowStore<unknown, unknown>(spec.name)
       this.all.set(spec.name, s)
-      return s
+      return s as WindowStore<unknown, unknown>
     },
   }
 

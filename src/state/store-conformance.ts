@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Serde } from '../core/serde.js'
-import { json } from '../core/serde.js'
+import { json, string } from '../core/serde.js'
 import type { KeyValueStore, WindowStore } from '../core/store.js'
 
 export interface StoreFactory {
@@ -171,6 +171,131 @@ export function storeConformance(
         assert.deepEqual([...s.entries()], [])
         await f.commit()
         assert.equal(s.size, 0)
+      }),
+    )
+    it(
+      'ranges over keys in order of their serialized bytes, bounds included, merging committed and later writes',
+      withFactory(async (f) => {
+        const s = f.keyValueStore<string, string>('kv', json(), json())
+        for (const k of ['f', 'a', 'e', 'c', 'b', 'd']) s.put(k, `${k}1`)
+        await f.commit()
+        s.put('c', 'c2')
+        s.delete('d')
+        s.put('bb', 'bb1')
+        s.put('g', 'g1')
+        s.put('x', 'x1')
+        s.delete('x')
+        const check = () => {
+          assert.deepEqual(
+            [...s.range('b', 'e')],
+            [
+              ['b', 'b1'],
+              ['bb', 'bb1'],
+              ['c', 'c2'],
+              ['e', 'e1'],
+            ],
+          )
+          assert.deepEqual(
+            [...s.range()].map(([k]) => k),
+            ['a', 'b', 'bb', 'c', 'e', 'f', 'g'],
+          )
+          assert.deepEqual(
+            [...s.range(undefined, 'b')].map(([k]) => k),
+            ['a', 'b'],
+          )
+          assert.deepEqual(
+            [...s.range('eee')].map(([k]) => k),
+            ['f', 'g'],
+          )
+          assert.deepEqual([...s.range('c', 'c')], [['c', 'c2']])
+          assert.deepEqual([...s.range('e', 'b')], [])
+          assert.deepEqual([...s.range('d', 'd')], [])
+          assert.deepEqual([...s.range('y', 'z')], [])
+        }
+        check()
+        await f.commit()
+        check()
+      }),
+    )
+
+    it(
+      'orders ranges by the bytes of its own key serde',
+      withFactory(async (f) => {
+        // 'a"b' < 'a#' as UTF-8 text, but JSON escapes the quote: "a\"b" > "a#".
+        const text = f.keyValueStore<string, number>('text', string(), json())
+        const asJson = f.keyValueStore<string, number>('json', json(), json())
+        for (const s of [text, asJson]) {
+          s.put('a#', 1)
+          s.put('a"b', 2)
+          s.put('é', 3)
+          s.put('z', 4)
+        }
+        await f.commit()
+        text.put('a!', 5)
+        asJson.put('a!', 5)
+        assert.deepEqual(
+          [...text.range()].map(([k]) => k),
+          ['a!', 'a"b', 'a#', 'z', 'é'],
+        )
+        assert.deepEqual(
+          [...asJson.range()].map(([k]) => k),
+          ['a!', 'a#', 'a"b', 'z', 'é'],
+        )
+        // JSON numbers sort as their text.
+        const numbers = f.keyValueStore<number, number>('numbers', json(), json())
+        for (const n of [9, -2, 10, 1]) numbers.put(n, n)
+        await f.commit()
+        numbers.put(3, 3)
+        assert.deepEqual(
+          [...numbers.range()].map(([k]) => k),
+          [-2, 1, 10, 3, 9],
+        )
+        assert.deepEqual(
+          [...numbers.range(1, 3)].map(([k]) => k),
+          [1, 10, 3],
+        )
+        // Object keys: by their JSON text.
+        const objects = f.keyValueStore<{ user: string; page: number }, number>('objects', json(), json())
+        objects.put({ user: 'bob', page: 1 }, 1)
+        objects.put({ user: 'ann', page: 2 }, 2)
+        await f.commit()
+        objects.put({ user: 'ann', page: 10 }, 3)
+        assert.deepEqual(
+          [...objects.range({ user: 'ann', page: 0 }, { user: 'ann', page: 9 })],
+          [
+            [{ user: 'ann', page: 10 }, 3],
+            [{ user: 'ann', page: 2 }, 2],
+          ],
+        )
+      }),
+    )
+
+    it(
+      'lets a range iteration delete what it visits, visiting each entry once',
+      withFactory(async (f) => {
+        const s = f.keyValueStore<string, number>('kv', json(), json())
+        for (let i = 0; i < 10; i++) s.put(`k${i}`, i)
+        await f.commit()
+        for (let i = 10; i < 20; i++) s.put(`k${i}`, i)
+        const seen: string[] = []
+        for (const [k] of s.range('k1', 'k5')) {
+          seen.push(k)
+          s.delete(k)
+        }
+        // k1, k10..k19, k2, k3, k4, k5
+        assert.deepEqual(seen, [
+          'k1',
+          ...Array.from({ length: 10 }, (_, i) => `k${10 + i}`),
+          'k2',
+          'k3',
+          'k4',
+          'k5',
+        ])
+        assert.deepEqual(
+          [...s.range()].map(([k]) => k),
+          ['k0', 'k6', 'k7', 'k8', 'k9'],
+        )
+        assert.equal(s.size, 5)
       }),
     )
   })

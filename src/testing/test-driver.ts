@@ -116,7 +116,12 @@ export class TestDriver {
       sub,
       {
         keyValueStore: (spec: StoreSpec) => {
-          const s = new MemoryKeyValueStore<unknown, unknown>(spec.name, spec.ttlMs, () => this.wallClockMs)
+          const s = new MemoryKeyValueStore<unknown, unknown>(
+            spec.name,
+            spec.ttlMs,
+            () => this.wallClockMs,
+            spec.keySerde,
+          )
           stores.set(spec.name, s)
           return s
         },
