@@ -1,7 +1,9 @@
 // Eddy's public API.
 import * as path from 'node:path'
 import { systemClock } from './core/clock.js'
-import { Topology } from './dsl/stream.js'
+import { EddyError } from './core/errors.js'
+import type { ReadOnlyKeyValueStore, ReadOnlyStore, ReadOnlyWindowStore } from './core/store.js'
+import { type Table, Topology, type WindowedAggregation } from './dsl/stream.js'
 import { EventLog } from './log/event-log.js'
 import { EddyMetrics } from './observe/metrics.js'
 import {
@@ -10,6 +12,7 @@ import {
   type RunnerStatus,
   type TaskStateFactory,
 } from './runtime/app-runner.js'
+import { type QueryableTask, type StoreDescription, StoreQueries } from './runtime/store-queries.js'
 import { MetricsServer } from './server/metrics-server.js'
 import { MemoryTaskState } from './state/memory-task-state.js'
 import { type RestoreProgress, TaskState } from './state/task-state.js'
@@ -25,7 +28,15 @@ export { EddyError, type EddyErrorCode, isEddyError } from './core/errors.js'
 export { limits } from './core/limits.js'
 export type { LogRecord, RecordHeader, RecordInput } from './core/record.js'
 export { bytes, json, type Serde, string } from './core/serde.js'
-export type { KeyValueStore, StoreSpec, WindowStore } from './core/store.js'
+export type {
+  KeyValueStore,
+  ReadOnlyKeyValueStore,
+  ReadOnlyStore,
+  ReadOnlyWindowStore,
+  StoreSpec,
+  WindowEntry,
+  WindowStore,
+} from './core/store.js'
 export type { StreamRecord } from './core/stream-record.js'
 export { type Aggregator, aggregate, avg, count, max, min, reduce, sum } from './dsl/aggregators.js'
 export { keyValueStore, type StoreOptions, windowStore } from './dsl/stores.js'
@@ -66,6 +77,7 @@ export { Plan } from './plan/plan.js'
 export type { GlobalTableView, Processor, ProcessorContext, Timer } from './plan/processor.js'
 export { describePlan, planToMermaid } from './plan/render.js'
 export type { ProcessingGuarantee, RunnerStatus } from './runtime/app-runner.js'
+export type { StoreDescription } from './runtime/store-queries.js'
 export { ProcessingError } from './runtime/task-executor.js'
 export type { RestoreProgress } from './state/task-state.js'
 
@@ -86,7 +98,10 @@ export interface AppOptions {
   readonly advanceWithWallClock?: boolean
   /** Most records a task processes per loop, between commit checks (default 10,000). */
   readonly maxBatchRecords?: number
-  /** Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while running (0: any free port). */
+  /**
+   * Serve the app over HTTP on 127.0.0.1:PORT while running (0: any free port): Prometheus
+   * metrics at /metrics, queries of its state at /stores.
+   */
   readonly metricsPort?: number
 }
 
@@ -98,7 +113,7 @@ export interface RunOptions {
   readonly onStatus?: (status: RunnerStatus) => void
   /** Called as each task's stores are restored from their changelogs at start-up. */
   readonly onRestoreProgress?: (progress: RestoreProgress & { readonly taskId: string }) => void
-  /** Serve Prometheus metrics on this port while running (overrides `AppOptions.metricsPort`). */
+  /** Serve metrics and state queries on this port while running (overrides `AppOptions.metricsPort`). */
   readonly metricsPort?: number
 }
 
@@ -117,6 +132,7 @@ function runDefaults(): { untilIdleMs?: number; dataDir?: string; metricsPort?: 
 export class App extends Topology {
   private runner: AppRunner | null = null
   private metricsAt: string | null = null
+  private queries: StoreQueries | null = null
 
   constructor(readonly options: AppOptions) {
     super(options.id)
@@ -151,7 +167,9 @@ export class App extends Topology {
           })
     const metricsPort = opts.metricsPort ?? this.options.metricsPort ?? defaults.metricsPort
     const metrics = metricsPort === undefined ? null : new EddyMetrics()
-    const runner = new AppRunner(this.plan(), {
+    const plan = this.plan()
+    this.queries = new StoreQueries(plan, () => this.runningTasks())
+    const runner = new AppRunner(plan, {
       appId: this.options.id,
       transport,
       taskState,
@@ -180,7 +198,10 @@ export class App extends Topology {
     const server =
       metrics === null
         ? null
-        : new MetricsServer(metrics, { beforeScrape: () => metrics.update(runner.status()) })
+        : new MetricsServer(metrics, {
+            beforeScrape: () => metrics.update(runner.status()),
+            stores: this.queries,
+          })
     const status = opts.onStatus || toCli || metrics ? setInterval(report, 1000) : null
     try {
       if (server !== null) {
@@ -215,6 +236,87 @@ export class App extends Topology {
   /** Progress of the running app, or null when it is not running. */
   status(): RunnerStatus | null {
     return this.runner?.status() ?? null
+  }
+
+  /** The stores its steps keep, which `store()`, `keyValueStore()` and `windowStore()` read. */
+  stores(): StoreDescription[] {
+    return this.storeQueries().stores()
+  }
+
+  /**
+   * Reads a store of the running app, by name: a key-value view (`kind: 'kv'`) or a window view.
+   * Reads are synchronous and see every record processed so far (committed or not); they throw a
+   * STORE_NOT_READY EddyError while the app is not running or is still restoring its state.
+   * @example const counts = shop.store('order-count-store')
+   */
+  store(name: string): ReadOnlyStore {
+    return this.storeQueries().store(name)
+  }
+
+  /**
+   * Reads a table (or any key-value store, by name) of the running app.
+   * @example
+   * const holders = shop.table<CardHolder>('card-holders')
+   * // … while shop.run() is running:
+   * shop.keyValueStore(holders).get('card-1')
+   */
+  keyValueStore<K, V>(table: Table<K, V>): ReadOnlyKeyValueStore<K, V>
+  keyValueStore<K = unknown, V = unknown>(name: string): ReadOnlyKeyValueStore<K, V>
+  keyValueStore<K, V>(tableOrName: Table<K, V> | string): ReadOnlyKeyValueStore<K, V> {
+    const name = typeof tableOrName === 'string' ? tableOrName : tableOrName.storeName
+    if (name === null) {
+      const step = (tableOrName as Table<K, V>).nodeId
+      throw new EddyError(
+        'UNKNOWN_STORE',
+        `table ${step} keeps no store of its own (a join of tables computes it from theirs): query the tables it joins, or write it to a topic and read that as a table`,
+      )
+    }
+    return this.storeQueries().keyValueStore<K, V>(name)
+  }
+
+  /**
+   * Reads the open windows of a windowed aggregation (or any window store, by name) of the running app.
+   * @example
+   * const perMinute = clicks.groupBy((c) => c.page).window(tumbling({ size: '1m' })).count({ name: 'per-minute' })
+   * perMinute.current().to('page-counts')
+   * // … while the app runs:
+   * app.windowStore(perMinute).fetch('/home', Date.now() - 3_600_000, Date.now())
+   */
+  windowStore<K, V, R>(windows: WindowedAggregation<K, V, R>): ReadOnlyWindowStore<K, R>
+  windowStore<K = unknown, V = unknown>(name: string): ReadOnlyWindowStore<K, V>
+  windowStore<K, V>(windowsOrName: WindowedAggregation<K, unknown, V> | string): ReadOnlyWindowStore<K, V> {
+    const name = typeof windowsOrName === 'string' ? windowsOrName : windowsOrName.storeName
+    if (name === null) {
+      throw new EddyError(
+        'INVALID_ARGUMENT',
+        'this windowed aggregation is not part of the pipeline yet: call .final() or .current() on it first',
+      )
+    }
+    return this.storeQueries().windowStore<K, V>(name)
+  }
+
+  private storeQueries(): StoreQueries {
+    // Before the first run, from the pipeline as built so far.
+    this.queries ??= new StoreQueries(this.plan(), () => this.runningTasks())
+    return this.queries
+  }
+
+  private runningTasks(): readonly QueryableTask[] {
+    const runner = this.runner
+    if (runner === null) {
+      throw new EddyError(
+        'STORE_NOT_READY',
+        `app ${this.options.id} is not running: query its stores while run() is in progress`,
+      )
+    }
+    const tasks = runner.queryableTasks()
+    if (tasks === null) {
+      throw new EddyError(
+        'STORE_NOT_READY',
+        `app ${this.options.id} is starting (restoring its state from the changelogs) or stopping: retry in a moment`,
+      )
+    }
+    return tasks
   }
 }
 

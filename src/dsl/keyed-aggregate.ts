@@ -1,3 +1,4 @@
+import type { StoreView } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
 import type { Processor, ProcessorContext } from '../plan/processor.js'
 import type { Aggregator } from './aggregators.js'
@@ -16,4 +17,9 @@ export class KeyedAggregateProcessor<K, V, R> implements Processor<K, V, K, R> {
     store.put(record.key, acc)
     ctx.forward({ ...record, value: this.agg.result(acc) })
   }
+}
+
+/** Queries of an aggregation's store show each key's result, not its running state. */
+export function aggregateView(agg: Aggregator<never, unknown, unknown>): StoreView {
+  return { kind: 'kv', value: (acc) => agg.result(acc) }
 }

@@ -21,7 +21,7 @@ import {
   TableProcessor,
   WindowJoinProcessor,
 } from './joins.js'
-import { KeyedAggregateProcessor } from './keyed-aggregate.js'
+import { aggregateView, KeyedAggregateProcessor } from './keyed-aggregate.js'
 import {
   type EmitMode,
   LATE_OUTPUT,
@@ -30,6 +30,7 @@ import {
   TimeWindowProcessor,
   type WindowResult,
   type WindowSpec,
+  windowStoreView,
 } from './windows.js'
 
 /** What a step does when its function throws: stop (default), drop the record, or dead-letter it. */
@@ -885,6 +886,7 @@ export class GroupedStream<K, V> {
           keySerde: json(),
           valueSerde: json(),
           ttlMs: opts?.ttl === undefined ? undefined : toMs(opts.ttl, `ttl of step ${id}`),
+          view: aggregateView(agg),
         },
       ],
       create: () =>
@@ -1006,6 +1008,7 @@ export class WindowedAggregation<K, V, R> {
           kind: spec.type === 'sliding' ? 'kv' : 'window',
           keySerde: json(),
           valueSerde: json(),
+          view: windowStoreView(spec, agg),
         },
       ],
       create,
@@ -1014,6 +1017,11 @@ export class WindowedAggregation<K, V, R> {
     this.nodeId = id
     this.emitMode = emit
     return id
+  }
+
+  /** The store holding the open windows, for interactive queries (null before final() or current()). */
+  get storeName(): string | null {
+    return this.nodeId === null ? null : `${this.nodeId}-store`
   }
 
   /**

@@ -13,7 +13,7 @@
 //   silently.
 import { type Duration, toMs } from '../core/duration.js'
 import { EddyError } from '../core/errors.js'
-import { keyIdentity } from '../core/store.js'
+import { keyIdentity, type StoreView } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
 import type { Processor, ProcessorContext } from '../plan/processor.js'
 import type { Aggregator } from './aggregators.js'
@@ -406,5 +406,47 @@ export class SlidingWindowProcessor<K, V, R> implements Processor<K, V, K, Windo
       if (kept.length === 0) store.delete(w.key)
       else if (kept.length !== entries.length) store.put(w.key, kept)
     }
+  }
+}
+
+/**
+ * What queries of a windowed aggregation's store show: each open window's bounds and result.
+ * (Windows leave the store when they close, so queries see the open ones.)
+ */
+export function windowStoreView(spec: WindowSpec, agg: Aggregator<never, unknown, unknown>): StoreView {
+  switch (spec.type) {
+    case 'tumbling':
+    case 'hopping':
+      return {
+        kind: 'window',
+        window: (start, acc) => ({ end: start + spec.sizeMs, value: agg.result(acc) }),
+      }
+    case 'session':
+      return {
+        kind: 'window',
+        window: (_start, stored) => {
+          const s = stored as SessionState
+          return { end: s.end, value: agg.result(s.acc) }
+        },
+      }
+    case 'sliding':
+      return {
+        kind: 'windows-in-kv',
+        // A key's records; a window [t - size, t] ends at each record time t whose window is
+        // still open. Its records are all still kept: only records no open window needs go.
+        windows: (stored, watermark) => {
+          const entries = stored as readonly [number, never][]
+          const out: { start: number; end: number; value: unknown }[] = []
+          let previous = Number.NaN
+          for (const [end] of entries) {
+            if (end === previous || end + spec.graceMs <= watermark) continue
+            previous = end
+            let acc = agg.init()
+            for (const [t, v] of entries) if (t >= end - spec.sizeMs && t <= end) acc = agg.add(acc, v)
+            out.push({ start: end - spec.sizeMs, end, value: agg.result(acc) })
+          }
+          return out
+        },
+      }
   }
 }

@@ -9,6 +9,7 @@ import type { StoreSpec } from '../core/store.js'
 import { type Plan, type SubTopology, sizeTopics } from '../plan/plan.js'
 import type { TopicPartitionOffset, Transport, TransportProducer } from '../transport/transport.js'
 import { GlobalTables } from './global-tables.js'
+import type { QueryableTask } from './store-queries.js'
 import { type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once'
@@ -131,6 +132,8 @@ export class AppRunner {
   private readonly globals: GlobalTables
   /** Where each partition of each global table's topic has been read to. */
   private readonly globalInputs: { topic: string; partition: number; position: number }[] = []
+  /** Every task has restored its state and its stores are open: interactive queries may read them. */
+  private queryable = false
 
   constructor(
     private readonly plan: Plan,
@@ -202,14 +205,33 @@ export class AppRunner {
     }
   }
 
+  /**
+   * The tasks and their stores, for interactive queries (store-queries.ts): null until every task
+   * has restored its state, and again once the run ends (the stores close).
+   */
+  queryableTasks(): readonly QueryableTask[] | null {
+    if (!this.queryable) return null
+    return this.tasks.map((t) => ({
+      id: t.id,
+      subTopology: t.sub.index,
+      partition: t.partition,
+      get watermark() {
+        return t.executor.watermark
+      },
+      stores: t.state.stores,
+    }))
+  }
+
   /** Creates topics and tasks, restores state, then runs until stopped; resolves after the final commit. */
   async run(): Promise<void> {
     const onAbort = () => this.stop()
     this.opts.signal?.addEventListener('abort', onAbort)
     try {
       await this.setUp()
+      this.queryable = true
       await this.loop()
     } finally {
+      this.queryable = false
       this.opts.signal?.removeEventListener('abort', onAbort)
       await this.tearDown()
     }

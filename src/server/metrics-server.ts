@@ -1,9 +1,12 @@
-// Serves a running app's metrics to Prometheus: GET /metrics in the text exposition format,
-// 404 for anything else. Bound to 127.0.0.1 unless told otherwise: metrics name topics and
-// steps, which a host may not want to show the network.
+// The HTTP server of a running app: its metrics for Prometheus (GET /metrics, in the text
+// exposition format) and, when given the app's stores, interactive queries (GET /stores…, see
+// store-routes.ts); 404 for anything else. Bound to 127.0.0.1 unless told otherwise: metrics and
+// state name topics, steps and data, which a host may not want to show the network.
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { EddyError } from '../core/errors.js'
+import type { StoreQueries } from '../runtime/store-queries.js'
+import { answerStoreQuery } from './store-routes.js'
 
 /** What the server exposes: a registry's text and its content type (an `EddyMetrics`). */
 export interface MetricsSource {
@@ -14,6 +17,8 @@ export interface MetricsSource {
 export interface MetricsServerOptions {
   /** Called right before each scrape, to bring the metrics up to date. */
   readonly beforeScrape?: () => void
+  /** The app's stores, served under /stores. */
+  readonly stores?: StoreQueries
 }
 
 export class MetricsServer {
@@ -58,15 +63,32 @@ export class MetricsServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname
-    if (pathname !== '/metrics') {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const pathname = url.pathname
+    const stores = this.opts.stores
+    const isStores = stores !== undefined && (pathname === '/stores' || pathname.startsWith('/stores/'))
+    if (pathname !== '/metrics' && !isStores) {
       res
         .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
-        .end('not found: metrics are at /metrics\n')
+        .end(`not found: metrics are at /metrics${stores === undefined ? '' : ', state at /stores'}\n`)
       return
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('use GET\n')
+      return
+    }
+    if (isStores) {
+      let answer = answerStoreQuery(stores, pathname, url.searchParams)!
+      let body: string
+      try {
+        body = `${JSON.stringify(answer.body)}\n`
+      } catch (err) {
+        // A value JSON cannot write (a BigInt, a cycle): the store's data is fine, its answer is not.
+        answer = { status: 500, body: null }
+        body = `${JSON.stringify({ error: `the answer is not JSON: ${(err as Error).message}`, code: 'INTERNAL' })}\n`
+      }
+      res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers })
+      res.end(req.method === 'HEAD' ? undefined : body)
       return
     }
     try {

@@ -235,6 +235,6 @@ describe('eddy run --metrics-port', () => {
     for (let t = 0; t < 4; t++) assert.ok(s.get(`eddy_task_watermark_ms{task="1_${t}"}`)! > 0)
     assert.ok(s.get('eddy_commit_duration_seconds_count')! >= 1)
     const served = stderr.split('\n').filter((l) => l.includes('metrics at'))
-    assert.deepEqual(served, [`eddy run: metrics at ${url}`])
+    assert.deepEqual(served, [`eddy run: metrics at ${url}, state at http://127.0.0.1:${port}/stores`])
   })
 })

@@ -97,7 +97,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--no-status', 'do not print the status line')
     .option(
       '--metrics-port <port>',
-      'serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: any free port)',
+      'serve Prometheus metrics at http://127.0.0.1:PORT/metrics and state queries at /stores (0: any free port)',
       integerArg(0, 65_535),
     )
     .action(async (file: string, opts: { untilIdle?: number; status: boolean; metricsPort?: number }) => {
@@ -119,7 +119,8 @@ export function register(program: Command, ctx: CliContext): void {
         last = { at: now, in: s.recordsIn, out: s.recordsOut }
         if (opts.status && tty) ctx.stderr.write(`\r\x1b[2K${statusLine(s, rateIn, rateOut)}`)
       }
-      const onMetrics = (url: string) => ctx.stderr.write(`eddy run: metrics at ${url}\n`)
+      const onMetrics = (url: string) =>
+        ctx.stderr.write(`eddy run: metrics at ${url}, state at ${url.replace(/\/metrics$/, '/stores')}\n`)
       const restore = restoreReporter(ctx, tty && opts.status)
       ;(process as NodeJS.EventEmitter).on(RESTORE_EVENT, restore.onProgress)
       ;(process as NodeJS.EventEmitter).on(STATUS_EVENT, onStatus)
