@@ -15,17 +15,28 @@ const bin = path.join(root, 'bin', 'eddy')
 const MINUTE = 60_000
 
 /** Runs an example to completion; returns its data dir. */
-function runExample(file: string, env: Record<string, string>): Promise<string> {
+async function runExample(file: string, env: Record<string, string>, untilIdleMs = 500): Promise<string> {
+  return (await runExampleWithOutput(file, env, untilIdleMs)).dataDir
+}
+
+/** Runs an example to completion; returns its data dir and its stdout. */
+function runExampleWithOutput(
+  file: string,
+  env: Record<string, string>,
+  untilIdleMs: number,
+): Promise<{ dataDir: string; stdout: string }> {
   const dataDir = tmpDir('example')
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [bin, '--data-dir', dataDir, 'run', path.join('examples', file), '--until-idle', '500'],
+      [bin, '--data-dir', dataDir, 'run', path.join('examples', file), '--until-idle', String(untilIdleMs)],
       { cwd: root, env: { ...process.env, ...env, EDDY_DATA_DIR: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let out = ''
+    let stdout = ''
     child.stdout.on('data', (d) => {
       out += d
+      stdout += d
     })
     child.stderr.on('data', (d) => {
       out += d
@@ -34,7 +45,7 @@ function runExample(file: string, env: Record<string, string>): Promise<string> 
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
-      if (code === 0) resolve(dataDir)
+      if (code === 0) resolve({ dataDir, stdout })
       else reject(new Error(`eddy run ${file} exited with ${code ?? signal}:\n${out.slice(-3000)}`))
     })
   })
@@ -285,5 +296,20 @@ describe('examples (eddy run, child process)', () => {
     const gotSessions = sessions.map((s) => JSON.stringify([s.user, s.start, s.end, s.views])).sort()
     assert.ok(gotSessions.length > 50, `${gotSessions.length} sessions`)
     assert.deepEqual(gotSessions, expectedSessions(watermark))
+  })
+
+  it('query-state: prints what its stores hold once every order is processed', async () => {
+    // Status comes once a second: idle for 3 s, the app is still running when it comes.
+    const { stdout } = await runExampleWithOutput('query-state.ts', {}, 3000)
+    const START = Date.UTC(2026, 10, 21, 9)
+    assert.deepEqual(stdout.trim().split('\n'), [
+      'customer c-1: {"name":"Ann","city":"Utrecht"}',
+      'customer c-3: null',
+      'spend: [["c-1",{"orders":3,"total":39.75}],["c-2",{"orders":2,"total":55}],["c-3",{"orders":1,"total":3}]]',
+      `c-1 per minute: ${JSON.stringify([
+        { key: 'c-1', start: START, end: START + MINUTE, value: 2 },
+        { key: 'c-1', start: START + MINUTE, end: START + 2 * MINUTE, value: 1 },
+      ])}`,
+    ])
   })
 })

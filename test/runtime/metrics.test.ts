@@ -203,6 +203,7 @@ describe('eddy run --metrics-port', () => {
     })
     const url = `http://127.0.0.1:${port}/metrics`
     let caughtUp: Map<string, number> | null = null
+    let stores = null as { stores: { name: string; kind: string; approximateCount: number }[] } | null
     const deadline = Date.now() + 60_000
     try {
       // Scrape until every payment has been read, regrouped by card and counted, with a commit.
@@ -217,8 +218,12 @@ describe('eddy run --metrics-port', () => {
             s.get('eddy_records_in_total{step="by-card.repartition.read"}') === regrouped &&
             total(s, 'eddy_input_lag_records') === 0 &&
             (s.get('eddy_commits_total') ?? 0) > 0
-          )
+          ) {
             caughtUp = s
+            // The same server answers state queries (before --until-idle stops the app).
+            const res = await fetch(`http://127.0.0.1:${port}/stores`)
+            stores = (await res.json()) as typeof stores
+          }
         }
         if (caughtUp === null) await new Promise((resolve) => setTimeout(resolve, 100))
       }
@@ -234,6 +239,9 @@ describe('eddy run --metrics-port', () => {
     assert.ok(total(s, 'eddy_store_entries', 'store="card-velocity-store"') > 0)
     for (let t = 0; t < 4; t++) assert.ok(s.get(`eddy_task_watermark_ms{task="1_${t}"}`)! > 0)
     assert.ok(s.get('eddy_commit_duration_seconds_count')! >= 1)
+    const velocity = stores?.stores.find((x) => x.name === 'card-velocity-store')
+    assert.equal(velocity?.kind, 'window', 'sliding windows are queried as windows')
+    assert.equal(typeof velocity?.approximateCount, 'number')
     const served = stderr.split('\n').filter((l) => l.includes('metrics at'))
     assert.deepEqual(served, [`eddy run: metrics at ${url}, state at http://127.0.0.1:${port}/stores`])
   })
