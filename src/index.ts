@@ -3,7 +3,7 @@ import * as path from 'node:path'
 import { systemClock } from './core/clock.js'
 import { EddyError } from './core/errors.js'
 import type { ReadOnlyKeyValueStore, ReadOnlyStore, ReadOnlyWindowStore } from './core/store.js'
-import { type Table, Topology, type WindowedAggregation } from './dsl/stream.js'
+import { GlobalTable, type Table, Topology, type WindowedAggregation } from './dsl/stream.js'
 import { EventLog } from './log/event-log.js'
 import { EddyMetrics } from './observe/metrics.js'
 import {
@@ -12,7 +12,12 @@ import {
   type RunnerStatus,
   type TaskStateFactory,
 } from './runtime/app-runner.js'
-import { type QueryableTask, type StoreDescription, StoreQueries } from './runtime/store-queries.js'
+import {
+  type QueryableTask,
+  type QuerySource,
+  type StoreDescription,
+  StoreQueries,
+} from './runtime/store-queries.js'
 import { MetricsServer } from './server/metrics-server.js'
 import { MemoryTaskState } from './state/memory-task-state.js'
 import { type RestoreProgress, TaskState } from './state/task-state.js'
@@ -168,7 +173,7 @@ export class App extends Topology {
     const metricsPort = opts.metricsPort ?? this.options.metricsPort ?? defaults.metricsPort
     const metrics = metricsPort === undefined ? null : new EddyMetrics()
     const plan = this.plan()
-    this.queries = new StoreQueries(plan, () => this.runningTasks())
+    this.queries = new StoreQueries(plan, this.querySource)
     const runner = new AppRunner(plan, {
       appId: this.options.id,
       transport,
@@ -254,16 +259,21 @@ export class App extends Topology {
   }
 
   /**
-   * Reads a table (or any key-value store, by name) of the running app.
+   * Reads a table, a global table (or any key-value store, by name) of the running app.
    * @example
    * const holders = shop.table<CardHolder>('card-holders')
    * // … while shop.run() is running:
    * shop.keyValueStore(holders).get('card-1')
    */
-  keyValueStore<K, V>(table: Table<K, V>): ReadOnlyKeyValueStore<K, V>
+  keyValueStore<K, V>(table: Table<K, V> | GlobalTable<K, V>): ReadOnlyKeyValueStore<K, V>
   keyValueStore<K = unknown, V = unknown>(name: string): ReadOnlyKeyValueStore<K, V>
-  keyValueStore<K, V>(tableOrName: Table<K, V> | string): ReadOnlyKeyValueStore<K, V> {
-    const name = typeof tableOrName === 'string' ? tableOrName : tableOrName.storeName
+  keyValueStore<K, V>(tableOrName: Table<K, V> | GlobalTable<K, V> | string): ReadOnlyKeyValueStore<K, V> {
+    const name =
+      typeof tableOrName === 'string'
+        ? tableOrName
+        : tableOrName instanceof GlobalTable
+          ? `${tableOrName.name}-store`
+          : tableOrName.storeName
     if (name === null) {
       const step = (tableOrName as Table<K, V>).nodeId
       throw new EddyError(
@@ -297,8 +307,19 @@ export class App extends Topology {
 
   private storeQueries(): StoreQueries {
     // Before the first run, from the pipeline as built so far.
-    this.queries ??= new StoreQueries(this.plan(), () => this.runningTasks())
+    this.queries ??= new StoreQueries(this.plan(), this.querySource)
     return this.queries
+  }
+
+  private readonly querySource: QuerySource = {
+    tasks: () => this.runningTasks(),
+    globalTable: (name) => {
+      this.runningTasks() // throws the reason when not queryable
+      const table = this.runner?.queryableGlobalTable(name) ?? null
+      if (table === null)
+        throw new EddyError('STORE_NOT_READY', `app ${this.options.id} has not loaded global table ${name}`)
+      return table
+    },
   }
 
   private runningTasks(): readonly QueryableTask[] {

@@ -117,3 +117,8 @@ export type ReadOnlyStore = ReadOnlyKeyValueStore<unknown, unknown> | ReadOnlyWi
 export function keyIdentity(key: unknown): unknown {
   return typeof key === 'object' && key !== null ? `\u0001${JSON.stringify(key)}` : key
 }
+
+/** The key of a canonical identity (the inverse of `keyIdentity`). */
+export function keyFromIdentity(id: unknown): unknown {
+  return typeof id === 'string' && id.startsWith('\u0001') ? JSON.parse(id.slice(1)) : id
+}

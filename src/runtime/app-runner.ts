@@ -8,7 +8,7 @@ import type { LogRecord, RecordHeader, RecordInput } from '../core/record.js'
 import type { StoreSpec } from '../core/store.js'
 import { type Plan, type SubTopology, sizeTopics } from '../plan/plan.js'
 import type { TopicPartitionOffset, Transport, TransportProducer } from '../transport/transport.js'
-import { GlobalTables } from './global-tables.js'
+import { type GlobalTable, GlobalTables } from './global-tables.js'
 import type { QueryableTask } from './store-queries.js'
 import { type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
 
@@ -220,6 +220,11 @@ export class AppRunner {
       },
       stores: t.state.stores,
     }))
+  }
+
+  /** A global table, for interactive queries; null when not queryable (as `queryableTasks`). */
+  queryableGlobalTable(name: string): GlobalTable | null {
+    return this.queryable ? (this.globals.table(name) ?? null) : null
   }
 
   /** Creates topics and tasks, restores state, then runs until stopped; resolves after the final commit. */

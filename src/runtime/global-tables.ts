@@ -4,7 +4,7 @@
 // to date between batches. A lookup sees what has been read so far: no event-time alignment.
 import { EddyError } from '../core/errors.js'
 import type { LogRecord } from '../core/record.js'
-import { keyIdentity } from '../core/store.js'
+import { keyFromIdentity, keyIdentity } from '../core/store.js'
 import type { GlobalTableSpec } from '../plan/nodes.js'
 import type { GlobalTableView } from '../plan/processor.js'
 
@@ -19,6 +19,11 @@ export class GlobalTable implements GlobalTableView<unknown, unknown> {
 
   get size(): number {
     return this.rows.size
+  }
+
+  /** Every row, with its key (for interactive queries). */
+  *entries(): IterableIterator<[unknown, unknown]> {
+    for (const [id, value] of this.rows) yield [keyFromIdentity(id), value]
   }
 
   /** Applies a record of the table's topic: an upsert, or a delete for a null value. */

@@ -23,7 +23,7 @@ import type {
   WindowStore,
 } from '../core/store.js'
 import type { Plan } from '../plan/plan.js'
-import { keyBytes } from '../state/key-order.js'
+import { keyBytes, sortedInRange } from '../state/key-order.js'
 import type { StoreProvider } from './task-executor.js'
 
 /** A task as queries see it: which part of the plan it runs, its stores and its event time. */
@@ -38,6 +38,19 @@ export interface QueryableTask {
   readonly stores: StoreProvider
 }
 
+/** A global table as queries see it: every row of its topic, in this process. */
+export interface QueryableGlobalTable {
+  get(key: unknown): unknown
+  entries(): Iterable<[unknown, unknown]>
+  readonly size: number
+}
+
+/** Where queries find the running app's state; each method throws STORE_NOT_READY when it cannot. */
+export interface QuerySource {
+  tasks(): readonly QueryableTask[]
+  globalTable(name: string): QueryableGlobalTable
+}
+
 /** A store as listed by `stores()`. */
 export interface StoreDescription {
   readonly name: string
@@ -47,25 +60,30 @@ export interface StoreDescription {
   readonly step: string
 }
 
-interface StoreInfo extends StoreDescription {
+interface TaskStoreInfo extends StoreDescription {
+  readonly source: 'tasks'
   readonly spec: StoreSpec
   readonly subTopology: number
   /** The serde that partitioned the store's input: a key's owner is murmur2 of these bytes. */
   readonly routeSerde: Serde<unknown> | null
 }
 
+interface GlobalStoreInfo extends StoreDescription {
+  readonly source: 'global'
+  readonly kind: 'kv'
+  readonly keySerde: Serde<unknown>
+}
+
+type StoreInfo = TaskStoreInfo | GlobalStoreInfo
+
 const OPEN = { from: Number.NEGATIVE_INFINITY, to: Number.POSITIVE_INFINITY }
 
 export class StoreQueries {
   private readonly infos = new Map<string, StoreInfo>()
 
-  /**
-   * `tasks` returns the running tasks, or throws a STORE_NOT_READY EddyError when the app is not
-   * running or still restoring its state.
-   */
   constructor(
     plan: Plan,
-    private readonly tasks: () => readonly QueryableTask[],
+    private readonly source: QuerySource,
   ) {
     for (const sub of plan.subTopologies()) {
       const members = new Set(sub.nodes)
@@ -75,6 +93,7 @@ export class StoreQueries {
         for (const spec of node.stores) {
           const kind = spec.view?.kind === 'windows-in-kv' ? 'window' : (spec.view?.kind ?? spec.kind)
           this.infos.set(spec.name, {
+            source: 'tasks',
             name: spec.name,
             kind,
             step: id,
@@ -85,9 +104,15 @@ export class StoreQueries {
         }
       }
     }
+    // A global table is queried as `<name>-store`, as every other table is.
+    for (const g of plan.globalTables) {
+      const name = `${g.name}-store`
+      if (this.infos.has(name)) continue // a step claimed the name first
+      this.infos.set(name, { source: 'global', name, kind: 'kv', step: g.name, keySerde: g.keySerde })
+    }
   }
 
-  /** The queryable stores, in plan order. */
+  /** The queryable stores, in plan order (global tables last). */
   stores(): StoreDescription[] {
     return [...this.infos.values()].map(({ name, kind, step }) => ({ name, kind, step }))
   }
@@ -95,6 +120,7 @@ export class StoreQueries {
   /** A store by name, as a key-value or window view (see `kind`). */
   store(name: string): ReadOnlyStore {
     const info = this.info(name)
+    if (info.source === 'global') return this.globalView(info)
     return info.kind === 'kv' ? this.kvView(info) : this.windowView(info)
   }
 
@@ -106,7 +132,8 @@ export class StoreQueries {
         `store ${name} (step ${info.step}) holds windows: query it as a window store (windowStore(${JSON.stringify(name)}))`,
       )
     }
-    return this.kvView(info) as ReadOnlyKeyValueStore<K, V>
+    const view = info.source === 'global' ? this.globalView(info) : this.kvView(info)
+    return view as ReadOnlyKeyValueStore<K, V>
   }
 
   windowStore<K, V>(name: string): ReadOnlyWindowStore<K, V> {
@@ -117,7 +144,7 @@ export class StoreQueries {
         `store ${name} (step ${info.step}) is a key-value store: query it as one (keyValueStore(${JSON.stringify(name)}))`,
       )
     }
-    return this.windowView(info) as ReadOnlyWindowStore<K, V>
+    return this.windowView(info as TaskStoreInfo) as ReadOnlyWindowStore<K, V>
   }
 
   private info(name: string): StoreInfo {
@@ -133,14 +160,15 @@ export class StoreQueries {
   }
 
   /** The tasks holding the store, indexed by partition. */
-  private tasksOf(info: StoreInfo): QueryableTask[] {
-    return this.tasks()
+  private tasksOf(info: TaskStoreInfo): QueryableTask[] {
+    return this.source
+      .tasks()
       .filter((t) => t.subTopology === info.subTopology)
       .sort((a, b) => a.partition - b.partition)
   }
 
   /** The tasks to ask for one key: its partition's owner first, then the others. */
-  private tasksForKey(info: StoreInfo, key: unknown): QueryableTask[] {
+  private tasksForKey(info: TaskStoreInfo, key: unknown): QueryableTask[] {
     const tasks = this.tasksOf(info)
     if (tasks.length <= 1 || info.routeSerde === null) return tasks
     let owner: number
@@ -154,15 +182,15 @@ export class StoreQueries {
     return [tasks[owner]!, ...tasks.filter((_, i) => i !== owner)]
   }
 
-  private kvStore(task: QueryableTask, info: StoreInfo): KeyValueStore<unknown, unknown> {
+  private kvStore(task: QueryableTask, info: TaskStoreInfo): KeyValueStore<unknown, unknown> {
     return task.stores.keyValueStore(info.spec)
   }
 
-  private windowStoreOf(task: QueryableTask, info: StoreInfo): WindowStore<unknown, unknown> {
+  private windowStoreOf(task: QueryableTask, info: TaskStoreInfo): WindowStore<unknown, unknown> {
     return task.stores.windowStore(info.spec)
   }
 
-  private kvView(info: StoreInfo): ReadOnlyKeyValueStore<unknown, unknown> {
+  private kvView(info: TaskStoreInfo): ReadOnlyKeyValueStore<unknown, unknown> {
     const view = info.spec.view
     const present = view?.kind === 'kv' ? view.value : (v: unknown) => v
     const range = (from?: unknown, to?: unknown): [unknown, unknown][] => {
@@ -190,7 +218,20 @@ export class StoreQueries {
     }
   }
 
-  private windowView(info: StoreInfo): ReadOnlyWindowStore<unknown, unknown> {
+  private globalView(info: GlobalStoreInfo): ReadOnlyKeyValueStore<unknown, unknown> {
+    const table = () => this.source.globalTable(info.step)
+    const range = (from?: unknown, to?: unknown) => sortedInRange(table().entries(), info.keySerde, from, to)
+    return {
+      name: info.name,
+      kind: 'kv',
+      get: (key) => table().get(key),
+      range,
+      all: () => range(),
+      approximateCount: () => table().size,
+    }
+  }
+
+  private windowView(info: TaskStoreInfo): ReadOnlyWindowStore<unknown, unknown> {
     const view = info.spec.view
     // One key's windows in one task, by start, with their ends and shown values.
     let windowsOf: (t: QueryableTask, key: unknown) => WindowEntry<unknown, unknown>[]

@@ -89,9 +89,12 @@ describe('GET /stores', () => {
       windowStore: (): WindowStore<unknown, unknown> => assert.fail('no window store'),
     },
   }
-  const queries = new StoreQueries(plan, () => {
-    if (!ready) throw new EddyError('STORE_NOT_READY', 'app test is starting')
-    return [task]
+  const queries = new StoreQueries(plan, {
+    tasks: () => {
+      if (!ready) throw new EddyError('STORE_NOT_READY', 'app test is starting')
+      return [task]
+    },
+    globalTable: () => assert.fail('the plan has no global table'),
   })
   const server = new MetricsServer(new EddyMetrics(), { stores: queries })
   let base = ''

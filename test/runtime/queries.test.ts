@@ -71,9 +71,17 @@ function orderInputs(): Input[] {
   }))
 }
 
+const REGIONS: Input[] = [
+  { partition: 0, key: 'south', value: Buffer.from('{"zone":"S"}'), timestamp: BASE },
+  { partition: 1, key: 'north', value: Buffer.from('{"zone":"N"}'), timestamp: BASE },
+  { partition: 1, key: 'west', value: Buffer.from('{"zone":"W"}'), timestamp: BASE },
+  { partition: 1, key: 'west', value: null, timestamp: BASE + 1 },
+]
+
 function queriesApp(dataDir: string) {
   const shop = app({ id: 'queries', dataDir, commitIntervalMs: 20 })
   const holders = shop.table<Holder>('holders')
+  const regions = shop.globalTable<{ zone: string }>('regions', json(), { name: 'regions' })
   const byCustomer = shop
     .stream<Order>('orders', json(), { name: 'orders' })
     .groupBy((o) => o.customer, { name: 'by-customer' })
@@ -90,7 +98,15 @@ function queriesApp(dataDir: string) {
   sessions.current().to('sessions-out')
   const slidingCounts = byCustomer.window(sliding({ size: '2m', grace: '1h' })).count({ name: 'sliding' })
   slidingCounts.current().to('sliding-out')
-  return { shop, holders, counts, perMinute, sessions, slidingCounts }
+  shop
+    .stream<Order>('orders', json(), { name: 'orders-again' })
+    .leftJoin(
+      regions,
+      (o) => (o.customer === 'c1' ? 'north' : 'south'),
+      (o, r) => ({ ...o, zone: r?.zone ?? null }),
+    )
+    .to('orders-with-zone')
+  return { shop, holders, regions, counts, perMinute, sessions, slidingCounts }
 }
 
 type Built = ReturnType<typeof queriesApp>
@@ -157,6 +173,17 @@ function checkApi(b: Built): void {
     ['dup', 'dup', 'h1', 'h3', 'stray'],
   )
   assert.equal(holders.approximateCount(), 5)
+
+  const regions = shop.keyValueStore(b.regions)
+  assert.equal(regions.name, 'regions-store')
+  assert.deepEqual(regions.get('north'), { zone: 'N' })
+  assert.equal(regions.get('west'), undefined, 'the tombstone deleted west')
+  assert.deepEqual(regions.all(), [
+    ['north', { zone: 'N' }],
+    ['south', { zone: 'S' }],
+  ])
+  assert.deepEqual(regions.range('n', 'o'), [['north', { zone: 'N' }]])
+  assert.equal(regions.approximateCount(), 2)
 
   const counts = shop.keyValueStore(b.counts)
   assert.equal(counts.get('c1'), 3)
@@ -225,6 +252,14 @@ async function checkHttp(base: string): Promise<void> {
     approximateCount: 4,
   })
   assert.equal(byName.get('sliding-store')?.kind, 'window')
+  assert.deepEqual(byName.get('regions-store'), {
+    name: 'regions-store',
+    kind: 'kv',
+    step: 'regions',
+    approximateCount: 2,
+  })
+  const south = await getJson(`${base}/stores/regions-store/keys/south`)
+  assert.deepEqual(south.body, { key: 'south', value: { zone: 'S' } })
 
   const h1 = await getJson(`${base}/stores/table-holders-store/keys/h1`)
   assert.deepEqual(h1, { status: 200, body: { key: 'h1', value: { name: 'Ann' } } })
@@ -273,6 +308,7 @@ describe('interactive queries of a running app', () => {
     dir = tmpDir('queries')
     await writeInputs(dir, 'holders', PARTITIONS, HOLDERS)
     await writeInputs(dir, 'orders', PARTITIONS, orderInputs())
+    await writeInputs(dir, 'regions', PARTITIONS, REGIONS)
   })
   after(cleanup)
 
@@ -287,6 +323,7 @@ describe('interactive queries of a running app', () => {
       [
         'order-count-store:kv:order-count',
         'per-minute-store:window:per-minute',
+        'regions-store:kv:regions',
         'sessions-store:window:sessions',
         'sliding-store:window:sliding',
         'stats-store:kv:stats',
