@@ -33,6 +33,10 @@ export type EddyErrorCode =
   | 'UNKNOWN_STORE'
   /** An interactive query came while the app was not running, or still restoring its state. */
   | 'STORE_NOT_READY'
+  /** A Kafka cluster that cannot be reached (or refuses the credentials) after retrying. */
+  | 'BROKER_UNAVAILABLE'
+  /** A Kafka cluster's error Eddy has no code of its own for; the message names it. */
+  | 'KAFKA_ERROR'
 
 /** Marks Eddy's errors so they are recognised across copies of this module (src and dist). */
 const EDDY_ERROR = Symbol.for('eddy.error')

@@ -32,6 +32,12 @@ export const limits = {
   fetchBytesMax: 64 * 1024 * 1024,
   /** Longest long-poll wait. */
   fetchWaitMsMax: 60_000,
+  /**
+   * Connections the Kafka transport opens to one broker for fetches. A long poll holds its
+   * connection (a broker answers a connection's requests in order), so a fetch that must not
+   * wait behind one takes another.
+   */
+  fetchConnectionsPerBrokerMax: 4,
   /** Producer ids remembered per partition for idempotence. */
   producersPerPartitionMax: 100_000,
   /** Batches remembered per producer to detect retried duplicates (Kafka keeps 5). */

@@ -137,6 +137,8 @@ export const kafkaErrorForEddyCode: Readonly<Record<EddyErrorCode, KafkaErrorCod
   // Store queries never reach the wire; mapped only because the Record must be total.
   UNKNOWN_STORE: KafkaErrors.UNKNOWN_SERVER_ERROR,
   STORE_NOT_READY: KafkaErrors.UNKNOWN_SERVER_ERROR,
+  BROKER_UNAVAILABLE: KafkaErrors.NETWORK_EXCEPTION,
+  KAFKA_ERROR: KafkaErrors.UNKNOWN_SERVER_ERROR,
 }
 
 /** The Kafka error code for any thrown value: EddyErrors by their code, anything else UNKNOWN_SERVER_ERROR. */

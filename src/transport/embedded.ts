@@ -1,6 +1,6 @@
 // The embedded transport: the processor reads and writes the in-process log directly.
-import { EddyError } from '../core/errors.js'
 import type { EventLog } from '../log/event-log.js'
+import { checkPartitions, notCompacted, partitionCountMismatch } from './topic-checks.js'
 import type {
   FetchedRecords,
   TopicPartitionOffset,
@@ -19,6 +19,7 @@ export class EmbeddedTransport implements Transport {
   ) {}
 
   async ensureTopic(topic: string, spec: TopicSpec): Promise<number> {
+    checkPartitions(topic, spec.partitions)
     if (!this.log.hasTopic(topic)) {
       this.log.createTopic(topic, {
         partitions: spec.partitions,
@@ -28,12 +29,10 @@ export class EmbeddedTransport implements Transport {
       return spec.partitions
     }
     const d = this.log.describeTopic(topic)
-    if (spec.compact && !d.config.compact) {
-      throw new EddyError(
-        'INVALID_ARGUMENT',
-        `topic ${topic} exists but is not compacted; Eddy needs it compacted: delete it or recreate it with --compact`,
-      )
+    if (d.partitions.length !== spec.partitions) {
+      throw partitionCountMismatch(topic, d.partitions.length, spec.partitions)
     }
+    if (spec.compact && !d.config.compact) throw notCompacted(topic)
     return d.partitions.length
   }
 

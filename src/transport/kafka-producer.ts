@@ -1,0 +1,711 @@
+// The Kafka transport's producer: idempotent always, transactional with a transactional id, in
+// the embedded producer's states and with its errors. A partition has one batch in flight at a
+// time, so a retried batch keeps its sequence number and its place. The batches ready at one
+// moment for partitions led by the same broker go out as one Produce request, and the partitions
+// new to a transaction at one moment are added with one AddPartitionsToTxn request.
+import type { ConnectionPool } from '@platformatic/kafka'
+import { EddyError, isEddyError } from '../core/errors.js'
+import { limits } from '../core/limits.js'
+import type { RecordInput } from '../core/record.js'
+import { encodeRecordBatch } from '../core/record-batch.js'
+import { KafkaErrors, type ResponseOf } from '../protocol/index.js'
+import { backoffMs, CoordinatorType, type KafkaCluster, kafkaError, Retriable } from './kafka-cluster.js'
+import type { TopicPartitionOffset, TransportProducer } from './transport.js'
+
+type Status = 'ready' | 'inTransaction' | 'completing' | 'fenced' | 'closed'
+
+const INT32_MAX = 2 ** 31 - 1
+
+/** Kafka's answers to a producer whose epoch is no longer the transactional id's. */
+const FENCED: ReadonlySet<number> = new Set([
+  KafkaErrors.PRODUCER_FENCED,
+  KafkaErrors.INVALID_PRODUCER_EPOCH,
+  KafkaErrors.TRANSACTION_COORDINATOR_FENCED,
+])
+
+/** Answers after which a batch's sequence numbers may be out of step with the broker's. */
+const SEQUENCE_LOST: ReadonlySet<number> = new Set([
+  KafkaErrors.OUT_OF_ORDER_SEQUENCE_NUMBER,
+  KafkaErrors.UNKNOWN_PRODUCER_ID,
+])
+
+interface Batch {
+  readonly records: readonly RecordInput[]
+  readonly resolve: () => void
+  readonly reject: (err: unknown) => void
+  readonly retryDeadline: number
+  /** Encoded when first sent; a retry sends the same bytes (same producer, epoch and sequence). */
+  bytes: Buffer | null
+  sequence: number
+  attempts: number
+}
+
+interface PartitionQueue {
+  readonly topic: string
+  readonly partition: number
+  readonly batches: Batch[]
+  inFlight: boolean
+  /** After an error: not sent again before this time. */
+  notBefore: number
+}
+
+interface PendingAdd {
+  readonly topic: string
+  readonly partition: number
+  readonly resolve: () => void
+  readonly reject: (err: unknown) => void
+}
+
+function tpKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`
+}
+
+function nextSequence(seq: number, count: number): number {
+  // Sequences wrap from int32 max back to 0, as in Kafka.
+  const n = seq + count
+  return n > INT32_MAX ? n - INT32_MAX - 1 : n
+}
+
+function byTopic<T extends { readonly topic: string }>(items: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>()
+  for (const item of items) {
+    const list = out.get(item.topic)
+    if (list === undefined) out.set(item.topic, [item])
+    else list.push(item)
+  }
+  return out
+}
+
+export interface KafkaProducerOptions {
+  readonly transactionalId?: string
+  /** An open transaction older than this is aborted by the cluster. Default limits.transactionTimeoutMsDefault. */
+  readonly transactionTimeoutMs?: number
+}
+
+export class KafkaProducer implements TransportProducer {
+  private status: Status = 'ready'
+  private readonly sequences = new Map<string, number>()
+  private readonly queues = new Map<string, PartitionQueue>()
+  /** Partitions added to the open transaction (the promise of each add). */
+  private readonly txnPartitions = new Map<string, Promise<void>>()
+  private pendingAdds: PendingAdd[] = []
+  private readonly txnGroups = new Map<string, Promise<void>>()
+  private readonly inFlight = new Set<Promise<unknown>>()
+  /** The first error of a send in the open transaction: it can then only be aborted. */
+  private txnError: unknown = null
+  /** The coordinator knows of the open transaction (a partition or group was added). */
+  private txnStarted = false
+  /** A batch's fate is unknown (sequences may be out of step): take a new producer id before sending on. */
+  private needsNewId = false
+  private flushScheduled = false
+  private addsScheduled = false
+  private flushing = false
+  private flushAgain = false
+  private timer: NodeJS.Timeout | null = null
+  private timerAt = Number.POSITIVE_INFINITY
+
+  private constructor(
+    private readonly cluster: KafkaCluster,
+    private readonly pool: ConnectionPool,
+    readonly transactionalId: string | null,
+    private readonly transactionTimeoutMs: number,
+    private id: number,
+    private epoch: number,
+  ) {}
+
+  /** Creates a producer, getting its producer id (and fencing older instances) from the cluster. */
+  static async create(cluster: KafkaCluster, opts: KafkaProducerOptions = {}): Promise<KafkaProducer> {
+    const transactionalId = opts.transactionalId ?? null
+    const timeoutMs = opts.transactionTimeoutMs ?? limits.transactionTimeoutMsDefault
+    const pool = cluster.newPool()
+    try {
+      const { producerId, producerEpoch } = await initProducerId(
+        cluster,
+        pool,
+        transactionalId,
+        timeoutMs,
+        -1,
+        -1,
+      )
+      return new KafkaProducer(cluster, pool, transactionalId, timeoutMs, producerId, producerEpoch)
+    } catch (err) {
+      await cluster.closePool(pool)
+      throw err
+    }
+  }
+
+  get producerId(): number {
+    return this.id
+  }
+
+  get producerEpoch(): number {
+    return this.epoch
+  }
+
+  send(topic: string, partition: number, records: readonly RecordInput[]): Promise<void> {
+    try {
+      this.checkUsable()
+      if (this.transactionalId === null) return this.track(this.enqueue(topic, partition, records))
+      if (this.status !== 'inTransaction') {
+        throw new EddyError(
+          'INVALID_TXN_STATE',
+          `producer ${this.transactionalId}: send to ${topic}-${partition} outside a transaction: call beginTransaction() first`,
+        )
+      }
+      const sent = this.cluster
+        .partitionOf(topic, partition)
+        .then(() => this.addPartition(topic, partition))
+        .then(() => this.enqueue(topic, partition, records))
+      return this.track(sent.catch((err: unknown) => this.failTxn(err)))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** Starts a transaction (locally; the cluster hears of it with the first send or offsets). */
+  beginTransaction(): void {
+    this.checkTransactional('begin a transaction')
+    this.checkUsable()
+    if (this.status !== 'ready') {
+      throw new EddyError(
+        'INVALID_TXN_STATE',
+        `producer ${this.transactionalId}: a transaction is already open: commit or abort it first`,
+      )
+    }
+    this.status = 'inTransaction'
+    this.txnError = null
+  }
+
+  /** Commits a consumer group's offsets (with their metadata) as part of the open transaction. */
+  sendOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    try {
+      const txnId = this.checkTransactional('send offsets')
+      this.checkUsable()
+      if (this.status !== 'inTransaction') {
+        throw new EddyError(
+          'INVALID_TXN_STATE',
+          `producer ${txnId}: sendOffsets outside a transaction: call beginTransaction() first`,
+        )
+      }
+      let added = this.txnGroups.get(group)
+      if (added === undefined) {
+        added = this.addOffsetsToTxn(txnId, group)
+        this.txnGroups.set(group, added)
+      }
+      const sent = added.then(() => this.txnOffsetCommit(txnId, group, offsets))
+      return this.track(sent.catch((err: unknown) => this.failTxn(err)))
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  commitTransaction(): Promise<void> {
+    return this.endTransaction(true)
+  }
+
+  abortTransaction(): Promise<void> {
+    return this.endTransaction(false)
+  }
+
+  /** Waits for sends in flight; the producer cannot be used afterwards. An open transaction is left to time out. */
+  async close(): Promise<void> {
+    if (this.status === 'closed') return
+    await Promise.allSettled([...this.inFlight])
+    this.status = 'closed'
+    if (this.timer !== null) clearTimeout(this.timer)
+    await this.cluster.closePool(this.pool)
+  }
+
+  // ---- transactions ------------------------------------------------------------------------
+
+  private async endTransaction(commit: boolean): Promise<void> {
+    const txnId = this.checkTransactional(commit ? 'commit' : 'abort')
+    this.checkUsable()
+    if (this.status !== 'inTransaction') {
+      throw new EddyError(
+        'INVALID_TXN_STATE',
+        `producer ${txnId}: no transaction is open to ${commit ? 'commit' : 'abort'}: call beginTransaction() first`,
+      )
+    }
+    this.status = 'completing'
+    try {
+      await Promise.allSettled([...this.inFlight])
+      if (commit && this.txnError !== null) {
+        if (isEddyError(this.txnError, 'PRODUCER_FENCED')) throw this.txnError
+        throw new EddyError(
+          'INVALID_TXN_STATE',
+          `producer ${txnId}: a send in this transaction failed, so it cannot commit: abort it (${String(this.txnError)})`,
+          { cause: this.txnError },
+        )
+      }
+      if (this.txnStarted) await this.endTxn(txnId, commit)
+      const failed = this.txnError !== null
+      this.txnPartitions.clear()
+      this.txnGroups.clear()
+      this.txnError = null
+      this.txnStarted = false
+      // After a failed send the sequences may be out of step: a new epoch starts them afresh.
+      if (failed) await this.newEpoch(txnId)
+      this.status = 'ready'
+    } catch (err) {
+      if (isEddyError(err, 'PRODUCER_FENCED')) this.status = 'fenced'
+      else if (this.status === 'completing') this.status = 'inTransaction'
+      throw err
+    }
+  }
+
+  private endTxn(txnId: string, commit: boolean): Promise<void> {
+    const v = this.cluster.version('EndTxn')
+    return this.cluster.withCoordinator(CoordinatorType.Transaction, txnId, async (node) => {
+      const res = await this.cluster.send(this.pool, node, 'EndTxn', v, {
+        transactionalId: txnId,
+        producerId: this.id,
+        producerEpoch: this.epoch,
+        committed: commit,
+      })
+      if (res.errorCode !== KafkaErrors.NONE) {
+        throw this.error(res.errorCode, `${commit ? 'committing' : 'aborting'} the transaction`)
+      }
+    })
+  }
+
+  private async newEpoch(txnId: string): Promise<void> {
+    const next = await initProducerId(
+      this.cluster,
+      this.pool,
+      txnId,
+      this.transactionTimeoutMs,
+      this.id,
+      this.epoch,
+    )
+    this.id = next.producerId
+    this.epoch = next.producerEpoch
+    this.sequences.clear()
+  }
+
+  private addPartition(topic: string, partition: number): Promise<void> {
+    const k = tpKey(topic, partition)
+    let added = this.txnPartitions.get(k)
+    if (added === undefined) {
+      added = new Promise<void>((resolve, reject) => {
+        this.pendingAdds.push({ topic, partition, resolve, reject })
+      })
+      this.txnPartitions.set(k, added)
+      if (!this.addsScheduled) {
+        this.addsScheduled = true
+        setImmediate(() => {
+          this.addsScheduled = false
+          const adds = this.pendingAdds
+          this.pendingAdds = []
+          void this.addPartitionsToTxn(adds)
+        })
+      }
+    }
+    return added
+  }
+
+  private async addPartitionsToTxn(adds: readonly PendingAdd[]): Promise<void> {
+    const txnId = this.transactionalId!
+    const v = this.cluster.version('AddPartitionsToTxn')
+    const topics = [...byTopic(adds)].map(([name, list]) => ({
+      name,
+      partitions: list.map((a) => a.partition),
+    }))
+    try {
+      await this.cluster.withCoordinator(CoordinatorType.Transaction, txnId, async (node) => {
+        const res = await this.cluster.send(this.pool, node, 'AddPartitionsToTxn', v, {
+          v3AndBelowTransactionalId: txnId,
+          v3AndBelowProducerId: this.id,
+          v3AndBelowProducerEpoch: this.epoch,
+          v3AndBelowTopics: topics,
+        })
+        // One failed partition makes the others OPERATION_NOT_ATTEMPTED: report the cause.
+        let code: number = KafkaErrors.NONE
+        let where = ''
+        for (const t of res.resultsByTopicV3AndBelow) {
+          for (const p of t.resultsByPartition) {
+            if (p.partitionErrorCode === KafkaErrors.NONE) continue
+            if (code === KafkaErrors.NONE || code === KafkaErrors.OPERATION_NOT_ATTEMPTED) {
+              code = p.partitionErrorCode
+              where = `${t.name}-${p.partitionIndex}`
+            }
+          }
+        }
+        if (code !== KafkaErrors.NONE) throw this.error(code, `adding ${where} to the transaction`)
+      })
+      this.txnStarted = true
+      for (const a of adds) a.resolve()
+    } catch (err) {
+      for (const a of adds) a.reject(err)
+    }
+  }
+
+  private async addOffsetsToTxn(txnId: string, group: string): Promise<void> {
+    const v = this.cluster.version('AddOffsetsToTxn')
+    await this.cluster.withCoordinator(CoordinatorType.Transaction, txnId, async (node) => {
+      const res = await this.cluster.send(this.pool, node, 'AddOffsetsToTxn', v, {
+        transactionalId: txnId,
+        producerId: this.id,
+        producerEpoch: this.epoch,
+        groupId: group,
+      })
+      if (res.errorCode !== KafkaErrors.NONE) {
+        throw this.error(res.errorCode, `adding the offsets of group ${group} to the transaction`)
+      }
+    })
+    this.txnStarted = true
+  }
+
+  private txnOffsetCommit(
+    txnId: string,
+    group: string,
+    offsets: readonly TopicPartitionOffset[],
+  ): Promise<void> {
+    const v = this.cluster.version('TxnOffsetCommit')
+    const topics = [...byTopic(offsets)].map(([name, list]) => ({
+      name,
+      partitions: list.map((o) => ({
+        partitionIndex: o.partition,
+        committedOffset: o.offset,
+        committedMetadata: o.metadata ?? '',
+      })),
+    }))
+    return this.cluster.withCoordinator(CoordinatorType.Group, group, async (node) => {
+      const res = await this.cluster.send(this.pool, node, 'TxnOffsetCommit', v, {
+        transactionalId: txnId,
+        groupId: group,
+        producerId: this.id,
+        producerEpoch: this.epoch,
+        generationId: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics,
+      })
+      for (const t of res.topics) {
+        for (const p of t.partitions) {
+          if (p.errorCode !== KafkaErrors.NONE) {
+            throw this.error(
+              p.errorCode,
+              `committing offsets of group ${group} for ${t.name}-${p.partitionIndex} in the transaction`,
+            )
+          }
+        }
+      }
+    })
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  private async enqueue(topic: string, partition: number, records: readonly RecordInput[]): Promise<void> {
+    await this.cluster.partitionOf(topic, partition)
+    return new Promise<void>((resolve, reject) => {
+      const k = tpKey(topic, partition)
+      let q = this.queues.get(k)
+      if (q === undefined) {
+        q = { topic, partition, batches: [], inFlight: false, notBefore: 0 }
+        this.queues.set(k, q)
+      }
+      q.batches.push({
+        records,
+        resolve,
+        reject,
+        retryDeadline: performance.now() + this.cluster.retryTimeoutMs,
+        bytes: null,
+        sequence: -1,
+        attempts: 0,
+      })
+      this.schedule()
+    })
+  }
+
+  /** Flushes once the sends made in this turn of the event loop are queued. */
+  private schedule(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(() => {
+      this.flushScheduled = false
+      void this.flush()
+    })
+  }
+
+  private wakeAt(at: number): void {
+    if (at >= this.timerAt) return
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(
+      () => {
+        this.timer = null
+        this.timerAt = Number.POSITIVE_INFINITY
+        this.schedule()
+      },
+      Math.max(0, Math.ceil(at - performance.now())),
+    )
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true
+      return
+    }
+    this.flushing = true
+    try {
+      do {
+        this.flushAgain = false
+        await this.flushOnce()
+      } while (this.flushAgain)
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (this.needsNewId) {
+      // Only once nothing sent is unsettled: those batches belong to the old id.
+      for (const q of this.queues.values()) if (q.inFlight || (q.batches[0]?.bytes ?? null) !== null) return
+      try {
+        const next = await initProducerId(this.cluster, this.pool, null, this.transactionTimeoutMs, -1, -1)
+        this.id = next.producerId
+        this.epoch = next.producerEpoch
+        this.sequences.clear()
+        this.needsNewId = false
+      } catch (err) {
+        for (const q of this.queues.values()) for (const b of q.batches.splice(0)) b.reject(err)
+        return
+      }
+    }
+    const now = performance.now()
+    const byNode = new Map<number, PartitionQueue[]>()
+    for (const q of this.queues.values()) {
+      if (q.inFlight || q.batches.length === 0) continue
+      if (q.notBefore > now) {
+        this.wakeAt(q.notBefore)
+        continue
+      }
+      let node: number
+      try {
+        node = await this.cluster.leaderOf(q.topic, q.partition)
+      } catch (err) {
+        this.batchFailed(q, err)
+        continue
+      }
+      if (q.inFlight) continue
+      const list = byNode.get(node)
+      if (list === undefined) byNode.set(node, [q])
+      else list.push(q)
+    }
+    for (const [node, qs] of byNode) this.produce(node, qs)
+  }
+
+  private produce(node: number, queues: readonly PartitionQueue[]): void {
+    const sending: PartitionQueue[] = []
+    for (const q of queues) {
+      const b = q.batches[0]!
+      if (b.bytes === null) {
+        const sequence = this.sequences.get(tpKey(q.topic, q.partition)) ?? 0
+        try {
+          b.bytes = encodeRecordBatch({
+            records: b.records,
+            producerId: this.id,
+            producerEpoch: this.epoch,
+            baseSequence: sequence,
+            transactional: this.transactionalId !== null,
+          })
+          b.sequence = sequence
+        } catch (err) {
+          q.batches.shift()
+          b.reject(err)
+          this.schedule()
+          continue
+        }
+      }
+      q.inFlight = true
+      sending.push(q)
+    }
+    if (sending.length > 0) void this.produceRequest(node, sending)
+  }
+
+  private async produceRequest(node: number, queues: readonly PartitionQueue[]): Promise<void> {
+    const v = this.cluster.version('Produce')
+    let res: ResponseOf<'Produce'>
+    try {
+      res = await this.cluster.send(this.pool, node, 'Produce', v, {
+        transactionalId: this.transactionalId,
+        acks: -1,
+        timeoutMs: this.cluster.requestTimeoutMs,
+        topicData: [...byTopic(queues)].map(([name, qs]) => ({
+          name,
+          partitionData: qs.map((q) => ({ index: q.partition, records: q.batches[0]!.bytes })),
+        })),
+      })
+    } catch (err) {
+      for (const q of queues) {
+        q.inFlight = false
+        this.batchFailed(q, err)
+      }
+      this.schedule()
+      return
+    }
+    const byKey = new Map(queues.map((q) => [tpKey(q.topic, q.partition), q]))
+    for (const t of res.responses) {
+      for (const p of t.partitionResponses) {
+        const k = tpKey(t.name, p.index)
+        const q = byKey.get(k)
+        if (q === undefined || !q.inFlight) continue
+        byKey.delete(k)
+        q.inFlight = false
+        if (p.errorCode === KafkaErrors.NONE || p.errorCode === KafkaErrors.DUPLICATE_SEQUENCE_NUMBER) {
+          const b = q.batches.shift()!
+          this.sequences.set(k, nextSequence(b.sequence, b.records.length))
+          b.resolve()
+        } else {
+          const where = `sending to ${t.name}-${p.index}`
+          this.batchFailed(
+            q,
+            this.error(p.errorCode, where, {
+              invalidate: () => this.cluster.invalidateTopic(t.name),
+              serverMessage: p.errorMessage,
+            }),
+          )
+        }
+      }
+    }
+    for (const q of byKey.values()) {
+      q.inFlight = false
+      this.batchFailed(
+        q,
+        new Retriable(
+          'KAFKA_ERROR',
+          `sending to ${q.topic}-${q.partition}: broker ${node} left it out of its answer`,
+        ),
+      )
+    }
+    this.schedule()
+  }
+
+  /** Retries the partition's head batch after a backoff, or fails it for good. */
+  private batchFailed(q: PartitionQueue, err: unknown): void {
+    const b = q.batches[0]
+    if (b === undefined) return
+    const now = performance.now()
+    let outcome = err
+    let fateUnknown = false
+    if (err instanceof Retriable) {
+      err.invalidate?.()
+      const wait = backoffMs(b.attempts)
+      if (now + wait <= b.retryDeadline && this.status !== 'closed') {
+        b.attempts++
+        q.notBefore = now + wait
+        this.wakeAt(q.notBefore)
+        return
+      }
+      outcome = err.final(b.attempts + 1, Math.round(now - (b.retryDeadline - this.cluster.retryTimeoutMs)))
+      fateUnknown = b.bytes !== null
+    } else if (err instanceof SequenceLost) {
+      fateUnknown = true
+      outcome = err.error
+    }
+    q.batches.shift()
+    if (fateUnknown && this.transactionalId === null) this.needsNewId = true
+    b.reject(outcome)
+    this.schedule()
+  }
+
+  // ---- errors and states -------------------------------------------------------------------
+
+  /** The error for a Kafka error code: fencing as PRODUCER_FENCED, lost sequences marked. */
+  private error(
+    code: number,
+    where: string,
+    opts: { invalidate?: () => void; serverMessage?: string | null } = {},
+  ): Error {
+    const who = `producer ${this.transactionalId ?? this.id}`
+    if (FENCED.has(code) && (this.transactionalId !== null || code !== KafkaErrors.INVALID_PRODUCER_EPOCH)) {
+      return new EddyError(
+        'PRODUCER_FENCED',
+        `${who} (id ${this.id}, epoch ${this.epoch}), ${where}: fenced by a newer instance with the same transactional id or a transaction timeout (${code === KafkaErrors.PRODUCER_FENCED ? 'PRODUCER_FENCED' : 'INVALID_PRODUCER_EPOCH'}): create a new producer`,
+      )
+    }
+    const err = kafkaError(code, `${who}, ${where}`, opts)
+    return SEQUENCE_LOST.has(code) && err instanceof EddyError ? new SequenceLost(err) : err
+  }
+
+  private failTxn(err: unknown): never {
+    if (this.txnError === null) this.txnError = err
+    if (isEddyError(err, 'PRODUCER_FENCED')) this.status = 'fenced'
+    throw err
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p)
+    const done = () => this.inFlight.delete(p)
+    p.then(done, done)
+    return p
+  }
+
+  private checkTransactional(what: string): string {
+    if (this.transactionalId === null) {
+      throw new EddyError(
+        'INVALID_TXN_STATE',
+        `cannot ${what}: this producer is not transactional; create it with producer({ transactionalId })`,
+      )
+    }
+    return this.transactionalId
+  }
+
+  private checkUsable(): void {
+    if (this.status === 'fenced') {
+      throw new EddyError(
+        'PRODUCER_FENCED',
+        `producer ${this.transactionalId} (id ${this.id}, epoch ${this.epoch}) was fenced by a newer instance or a transaction timeout: create a new producer`,
+      )
+    }
+    if (this.status === 'closed') {
+      throw new EddyError(
+        'INVALID_TXN_STATE',
+        `producer ${this.transactionalId ?? this.id} is closed: create a new one`,
+      )
+    }
+  }
+}
+
+/** A batch refused because the broker's sequence state and ours disagree: the producer takes a new id. */
+class SequenceLost extends Error {
+  constructor(readonly error: EddyError) {
+    super(error.message)
+  }
+}
+
+async function initProducerId(
+  cluster: KafkaCluster,
+  pool: ConnectionPool,
+  transactionalId: string | null,
+  transactionTimeoutMs: number,
+  producerId: number,
+  producerEpoch: number,
+): Promise<{ producerId: number; producerEpoch: number }> {
+  const v = cluster.version('InitProducerId')
+  const attempt = async (node: number | null) => {
+    const res = await cluster.send(pool, node, 'InitProducerId', v, {
+      transactionalId,
+      transactionTimeoutMs,
+      producerId,
+      producerEpoch,
+    })
+    if (res.errorCode !== KafkaErrors.NONE) {
+      const where =
+        transactionalId === null
+          ? 'getting a producer id'
+          : `initialising transactional producer ${transactionalId}`
+      if (FENCED.has(res.errorCode)) {
+        throw new EddyError(
+          'PRODUCER_FENCED',
+          `${where}: fenced by a newer instance with the same transactional id: create a new producer`,
+        )
+      }
+      throw kafkaError(res.errorCode, where)
+    }
+    return { producerId: res.producerId, producerEpoch: res.producerEpoch }
+  }
+  if (transactionalId === null) return cluster.retry(() => attempt(null))
+  return cluster.withCoordinator(CoordinatorType.Transaction, transactionalId, attempt)
+}
