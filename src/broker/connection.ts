@@ -286,6 +286,7 @@ export class Connection {
       this.drop(`${req.api} request before SASL authentication`)
       return 'destroy'
     }
+    this.broker.testHooks?.onRequest?.(req)
     const body = await this.handle(req)
     if (req.api === 'Produce' && this.broker.testHooks?.beforeProduceResponse?.(req.body as never) === true) {
       this.drop('test hook: dropping the connection instead of the Produce response')

@@ -75,13 +75,14 @@ export class EmbeddedTransport implements Transport {
     group: string,
     partitions: readonly { topic: string; partition: number }[],
   ): Promise<TopicPartitionOffset[]> {
-    const committed = this.log.groups.fetch(group, partitions)
-    return committed.map((c) => ({
-      topic: c.topic,
-      partition: c.partition,
-      offset: c.offset,
-      metadata: c.metadata,
-    }))
+    const committed = new Map(
+      this.log.groups.fetch(group, partitions).map((c) => [`${c.topic}\u0000${c.partition}`, c]),
+    )
+    // In the order asked.
+    return partitions.map(({ topic, partition }) => {
+      const c = committed.get(`${topic}\u0000${partition}`)
+      return { topic, partition, offset: c?.offset ?? -1, metadata: c?.metadata ?? '' }
+    })
   }
 
   async commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {

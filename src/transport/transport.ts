@@ -1,5 +1,6 @@
 // The processor's view of a log: one contract, two implementations — `embedded` (the in-process
-// log) and, later, `kafka` (a Kafka client for Eddy's broker or any Kafka cluster).
+// log) and `kafka` (a Kafka client for Eddy's broker or any Kafka cluster). Both pass the suite in
+// test/transport/conformance.ts.
 import type { LogRecord, RecordInput } from '../core/record.js'
 import type { IsolationLevel } from '../log/types.js'
 
@@ -49,6 +50,7 @@ export interface Transport {
   ): Promise<FetchedRecords>
   earliestOffset(topic: string, partition: number): Promise<number>
   latestOffset(topic: string, partition: number, isolation: IsolationLevel): Promise<number>
+  /** One entry per partition asked, in the order asked: offset -1 and metadata '' where nothing is committed. */
   committedOffsets(
     group: string,
     partitions: readonly { topic: string; partition: number }[],

@@ -5,6 +5,7 @@ import {
   type ApiName,
   errorCodeForVersion,
   type Input,
+  type KafkaRequest,
   kafkaErrorCodeOf,
   type RequestHeader,
   type RequestOf,
@@ -41,6 +42,8 @@ export interface BrokerState {
 export interface BrokerTestHooks {
   /** After a Produce is appended, before its response is written: true drops the connection instead. */
   beforeProduceResponse?(req: RequestOf<'Produce'>): boolean
+  /** Every decoded request, before it is served (tests count what clients send). */
+  onRequest?(req: KafkaRequest): void
 }
 
 /** SASL progress of one connection. */
