@@ -330,7 +330,9 @@ export class KafkaCluster {
     if (max < min) {
       throw new EddyError(
         'UNSUPPORTED_VERSION',
-        `the Kafka cluster speaks ${api} ${theirs === undefined ? 'in no version' : `v${theirs.minVersion}-v${theirs.maxVersion}`}; Eddy needs a version in v${ours[0]}-v${Math.min(ours[1], cap)}: use Kafka 2.8 or newer (or a compatible broker)`,
+        cap < ours[0]
+          ? `maxApiVersions.${api} is ${cap}, but Eddy needs ${api} v${ours[0]} or newer: raise or drop the cap`
+          : `the Kafka cluster speaks ${api} ${theirs === undefined ? 'in no version' : `v${theirs.minVersion}-v${theirs.maxVersion}`}; Eddy needs a version in v${ours[0]}-v${ours[1]}: use Kafka 2.8 or newer (or a compatible broker)`,
       )
     }
     this.chosenVersions.set(api, max)

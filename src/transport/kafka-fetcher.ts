@@ -256,7 +256,6 @@ export class KafkaFetcher {
     calls: readonly FetchCall[],
     maxWaitMs: number,
   ): Promise<void> {
-    const v = this.cluster.version('Fetch')
     const byTopic = new Map<string, FetchCall[]>()
     let bytes = 0
     for (const c of calls) {
@@ -267,8 +266,10 @@ export class KafkaFetcher {
     }
     const byId = new Map<string, string>()
     for (const [topic, topicId] of g.ids) byId.set(topicId, topic)
+    let v = 0
     let res: ResponseOf<'Fetch'>
     try {
+      v = this.cluster.version('Fetch')
       res = await this.cluster.send(pool, g.node, 'Fetch', v, {
         maxWaitMs,
         minBytes: 1,

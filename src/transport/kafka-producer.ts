@@ -306,12 +306,12 @@ export class KafkaProducer implements TransportProducer {
 
   private async addPartitionsToTxn(adds: readonly PendingAdd[]): Promise<void> {
     const txnId = this.transactionalId!
-    const v = this.cluster.version('AddPartitionsToTxn')
     const topics = [...byTopic(adds)].map(([name, list]) => ({
       name,
       partitions: list.map((a) => a.partition),
     }))
     try {
+      const v = this.cluster.version('AddPartitionsToTxn')
       await this.cluster.withCoordinator(CoordinatorType.Transaction, txnId, async (node) => {
         const res = await this.cluster.send(this.pool, node, 'AddPartitionsToTxn', v, {
           v3AndBelowTransactionalId: txnId,
@@ -525,10 +525,9 @@ export class KafkaProducer implements TransportProducer {
   }
 
   private async produceRequest(node: number, queues: readonly PartitionQueue[]): Promise<void> {
-    const v = this.cluster.version('Produce')
     let res: ResponseOf<'Produce'>
     try {
-      res = await this.cluster.send(this.pool, node, 'Produce', v, {
+      res = await this.cluster.send(this.pool, node, 'Produce', this.cluster.version('Produce'), {
         transactionalId: this.transactionalId,
         acks: -1,
         timeoutMs: this.cluster.requestTimeoutMs,
