@@ -16,6 +16,11 @@ export const limits = {
    * rather than filling memory. 4x leaves room for well-compressing JSON batches.
    */
   decompressedBatchBytesMax: 64 * 1024 * 1024,
+  /**
+   * Largest record batch the Kafka transport sends. Kafka refuses batches over its
+   * max.message.bytes (1 MiB by default), so a bigger send goes out as several batches.
+   */
+  kafkaBatchBytesMax: 1024 * 1024,
   /** Most records in one batch. */
   batchRecordsMax: 1_000_000,
   /** Largest key. */

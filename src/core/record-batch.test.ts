@@ -265,6 +265,22 @@ describe('record batch v2', () => {
     )
   })
 
+  it('a batch stamped with log-append time gives every record that time', () => {
+    const batch = encodeRecordBatch({
+      records: [
+        { value: null, timestamp: 10 },
+        { value: null, timestamp: 20 },
+      ],
+    })
+    batch.writeInt16BE(batch.readInt16BE(21) | 0x08, 21)
+    batch.writeBigInt64BE(999n, 35)
+    batch.writeUInt32BE(crc32c(batch, 21, batch.length), 17)
+    assert.deepEqual(
+      decodeAll(batch).records.map((r) => r.timestamp),
+      [999, 999],
+    )
+  })
+
   it('keeps an explicit lastOffsetDelta (compaction keeps it for producer sequences)', () => {
     const batch = encodeRecordBatch({ records: [{ value: null }], offsetDeltas: [3], lastOffsetDelta: 9 })
     const { header, records } = decodeAll(batch)

@@ -345,13 +345,16 @@ export function decodeRecordsSection(
   out: LogRecord[],
 ): void {
   const r = new VarintReader(bytes, start)
+  // A topic with log-append time stamps each batch on append: every record has that time (Kafka's rule).
+  const appendTime = (header.attributes & ATTR_LOG_APPEND_TIME) !== 0 ? header.maxTimestamp : null
   try {
     for (let i = 0; i < header.recordCount; i++) {
       const length = r.varint()
       const recordEnd = r.pos + length
       if (length < 0 || recordEnd > end) throw new RangeError(`record ${i} overruns the batch`)
       r.pos += 1 // attributes
-      const timestamp = header.baseTimestamp + r.varlong()
+      const delta = r.varlong()
+      const timestamp = appendTime ?? header.baseTimestamp + delta
       const offset = header.baseOffset + r.varint()
       const key = readBytesField(r, recordEnd)
       const value = readBytesField(r, recordEnd)

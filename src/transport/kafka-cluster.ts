@@ -385,7 +385,10 @@ export class KafkaCluster {
 
   /** The topic's metadata; UNKNOWN_TOPIC / UNKNOWN_PARTITION when it or the partition does not exist. */
   async partitionOf(topic: string, partition: number): Promise<TopicMetadata> {
-    const t = await this.topic(topic)
+    let t = await this.topic(topic)
+    // Cached metadata may predate partitions added since: look again before refusing.
+    if (t !== null && partition >= t.leaders.length && this.topics.get(topic) === t)
+      t = await this.topic(topic, true)
     if (t === null) {
       throw new EddyError(
         'UNKNOWN_TOPIC',

@@ -7,7 +7,7 @@ import type { ConnectionPool } from '@platformatic/kafka'
 import { EddyError, isEddyError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import type { RecordInput } from '../core/record.js'
-import { encodeRecordBatch } from '../core/record-batch.js'
+import { BATCH_HEADER_BYTES, encodeRecordBatch } from '../core/record-batch.js'
 import { KafkaErrors, type ResponseOf } from '../protocol/index.js'
 import { backoffMs, CoordinatorType, type KafkaCluster, kafkaError, Retriable } from './kafka-cluster.js'
 import type { TopicPartitionOffset, TransportProducer } from './transport.js'
@@ -396,26 +396,33 @@ export class KafkaProducer implements TransportProducer {
 
   // ---- sending -----------------------------------------------------------------------------
 
+  /** Queues the records as one batch, or as several when they would pass limits.kafkaBatchBytesMax. */
   private async enqueue(topic: string, partition: number, records: readonly RecordInput[]): Promise<void> {
     await this.cluster.partitionOf(topic, partition)
-    return new Promise<void>((resolve, reject) => {
-      const k = tpKey(topic, partition)
-      let q = this.queues.get(k)
-      if (q === undefined) {
-        q = { topic, partition, batches: [], inFlight: false, notBefore: 0 }
-        this.queues.set(k, q)
-      }
-      q.batches.push({
-        records,
-        resolve,
-        reject,
-        retryDeadline: performance.now() + this.cluster.retryTimeoutMs,
-        bytes: null,
-        sequence: -1,
-        attempts: 0,
-      })
-      this.schedule()
-    })
+    const k = tpKey(topic, partition)
+    let q = this.queues.get(k)
+    if (q === undefined) {
+      q = { topic, partition, batches: [], inFlight: false, notBefore: 0 }
+      this.queues.set(k, q)
+    }
+    const queue = q
+    const retryDeadline = performance.now() + this.cluster.retryTimeoutMs
+    const sent = chunks(records).map(
+      (chunk) =>
+        new Promise<void>((resolve, reject) => {
+          queue.batches.push({
+            records: chunk,
+            resolve,
+            reject,
+            retryDeadline,
+            bytes: null,
+            sequence: -1,
+            attempts: 0,
+          })
+        }),
+    )
+    this.schedule()
+    await Promise.all(sent)
   }
 
   /** Flushes once the sends made in this turn of the event loop are queued. */
@@ -665,6 +672,34 @@ export class KafkaProducer implements TransportProducer {
       )
     }
   }
+}
+
+/** Bytes a record takes in a batch at most: its data, and room for its varints. */
+function recordBytesBound(r: RecordInput): number {
+  let n = 40 + (r.key?.length ?? 0) + (r.value?.length ?? 0)
+  for (const h of r.headers ?? []) n += 10 + Buffer.byteLength(h.key) + (h.value?.length ?? 0)
+  return n
+}
+
+/** The records in runs that each fit a batch of limits.kafkaBatchBytesMax (a bigger record alone). */
+function chunks(records: readonly RecordInput[]): (readonly RecordInput[])[] {
+  const room = limits.kafkaBatchBytesMax - BATCH_HEADER_BYTES
+  const out: RecordInput[][] = []
+  let current: RecordInput[] = []
+  let bytes = 0
+  for (const r of records) {
+    const size = recordBytesBound(r)
+    if (current.length > 0 && bytes + size > room) {
+      out.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(r)
+    bytes += size
+  }
+  // No records: one empty batch, which encoding refuses as the embedded log does.
+  out.push(current)
+  return out
 }
 
 /** A batch refused because the broker's sequence state and ours disagree: the producer takes a new id. */

@@ -137,6 +137,29 @@ describe('Kafka transport against Eddy broker', () => {
     await p.close()
   })
 
+  it('a send bigger than a batch Kafka takes goes out as several batches, in order', async () => {
+    const name = await topic()
+    const p = await t.producer({ transactionalId: unique('txn') })
+    const records = Array.from({ length: 30 }, (_, i) => ({ value: Buffer.alloc(100_000, i) }))
+    const before = count('Produce')
+    p.beginTransaction()
+    await p.send(name, 0, records)
+    await p.commitTransaction()
+    const produced = count('Produce') - before
+    assert.ok(produced >= 3, `3 MB in ${produced} Produce request(s)`)
+    const got: LogRecord[] = []
+    for (let offset = 0; offset < 30; ) {
+      const r = await t.fetch(name, 0, offset, { isolation: 'read_committed', maxBytes: 4 * 1024 * 1024 })
+      got.push(...r.records)
+      offset = r.nextOffset
+    }
+    assert.deepEqual(
+      got.map((r) => r.value![0]),
+      Array.from({ length: 30 }, (_, i) => i),
+    )
+    await p.close()
+  })
+
   it('reads batches another client compressed', async () => {
     const name = await topic()
     const producer = new Producer({
