@@ -97,6 +97,9 @@ export class KafkaProducer implements TransportProducer {
   private txnStarted = false
   /** A batch's fate is unknown (sequences may be out of step): take a new producer id before sending on. */
   private needsNewId = false
+  /** A transaction failed: the next one starts under a new epoch (KIP-360), so sequences start afresh. */
+  private needsNewEpoch = false
+  private bumping: Promise<void> | null = null
   private flushScheduled = false
   private addsScheduled = false
   private flushing = false
@@ -154,6 +157,7 @@ export class KafkaProducer implements TransportProducer {
       }
       const sent = this.cluster
         .partitionOf(topic, partition)
+        .then(() => this.ensureEpoch())
         .then(() => this.addPartition(topic, partition))
         .then(() => this.enqueue(topic, partition, records))
       return this.track(sent.catch((err: unknown) => this.failTxn(err)))
@@ -189,7 +193,7 @@ export class KafkaProducer implements TransportProducer {
       }
       let added = this.txnGroups.get(group)
       if (added === undefined) {
-        added = this.addOffsetsToTxn(txnId, group)
+        added = this.ensureEpoch().then(() => this.addOffsetsToTxn(txnId, group))
         this.txnGroups.set(group, added)
       }
       const sent = added.then(() => this.txnOffsetCommit(txnId, group, offsets))
@@ -239,13 +243,13 @@ export class KafkaProducer implements TransportProducer {
         )
       }
       if (this.txnStarted) await this.endTxn(txnId, commit)
-      const failed = this.txnError !== null
+      // After a failed send the sequences may be out of step: the next transaction starts
+      // under a new epoch, which starts them afresh.
+      if (this.txnError !== null) this.needsNewEpoch = true
       this.txnPartitions.clear()
       this.txnGroups.clear()
       this.txnError = null
       this.txnStarted = false
-      // After a failed send the sequences may be out of step: a new epoch starts them afresh.
-      if (failed) await this.newEpoch(txnId)
       this.status = 'ready'
     } catch (err) {
       if (isEddyError(err, 'PRODUCER_FENCED')) this.status = 'fenced'
@@ -269,18 +273,27 @@ export class KafkaProducer implements TransportProducer {
     })
   }
 
-  private async newEpoch(txnId: string): Promise<void> {
-    const next = await initProducerId(
+  /** Takes the new epoch a failed transaction asked for, once, before the next one adds anything. */
+  private ensureEpoch(): Promise<void> {
+    if (!this.needsNewEpoch) return Promise.resolve()
+    this.bumping ??= initProducerId(
       this.cluster,
       this.pool,
-      txnId,
+      this.transactionalId,
       this.transactionTimeoutMs,
       this.id,
       this.epoch,
     )
-    this.id = next.producerId
-    this.epoch = next.producerEpoch
-    this.sequences.clear()
+      .then((next) => {
+        this.id = next.producerId
+        this.epoch = next.producerEpoch
+        this.sequences.clear()
+        this.needsNewEpoch = false
+      })
+      .finally(() => {
+        this.bumping = null
+      })
+    return this.bumping
   }
 
   private addPartition(topic: string, partition: number): Promise<void> {
@@ -466,9 +479,10 @@ export class KafkaProducer implements TransportProducer {
   }
 
   private async flushOnce(): Promise<void> {
-    if (this.needsNewId) {
-      // Only once nothing sent is unsettled: those batches belong to the old id.
-      for (const q of this.queues.values()) if (q.inFlight || (q.batches[0]?.bytes ?? null) !== null) return
+    // A new id only once no batch sent under the old one is unsettled; until then those go on
+    // (retried under the old id) and new batches wait.
+    const sentUnsettled = (q: PartitionQueue) => q.inFlight || (q.batches[0]?.bytes ?? null) !== null
+    if (this.needsNewId && ![...this.queues.values()].some(sentUnsettled)) {
       try {
         const next = await initProducerId(this.cluster, this.pool, null, this.transactionTimeoutMs, -1, -1)
         this.id = next.producerId
@@ -484,6 +498,7 @@ export class KafkaProducer implements TransportProducer {
     const byNode = new Map<number, PartitionQueue[]>()
     for (const q of this.queues.values()) {
       if (q.inFlight || q.batches.length === 0) continue
+      if (this.needsNewId && q.batches[0]!.bytes === null) continue
       if (q.notBefore > now) {
         this.wakeAt(q.notBefore)
         continue

@@ -137,6 +137,28 @@ describe('Kafka transport against Eddy broker', () => {
     await p.close()
   })
 
+  it('a send given up on after its connection dropped fails; the producer goes on under a new producer id', async () => {
+    const name = await topic()
+    // No time for retries: the send fails with the broker's fate of its batch unknown.
+    const impatient = await KafkaTransport.connect({ brokers: [`127.0.0.1:${b.port}`], retryTimeoutMs: 1 })
+    try {
+      const p = await impatient.producer({})
+      dropProduceTo = name
+      await assert.rejects(p.send(name, 0, [{ value: v('unacknowledged') }]), (e) =>
+        isEddyError(e, 'BROKER_UNAVAILABLE'),
+      )
+      const inits = count('InitProducerId')
+      await p.send(name, 0, [{ value: v('next') }])
+      assert.equal(count('InitProducerId') - inits, 1, 'a new producer id before the next batch')
+      const r = await t.fetch(name, 0, 0, { isolation: 'read_committed' })
+      // The broker had appended the first batch before the connection dropped.
+      assert.deepEqual(valuesOf(r.records), ['unacknowledged', 'next'])
+      await p.close()
+    } finally {
+      await impatient.close()
+    }
+  })
+
   it('a send bigger than a batch Kafka takes goes out as several batches, in order', async () => {
     const name = await topic()
     const p = await t.producer({ transactionalId: unique('txn') })
