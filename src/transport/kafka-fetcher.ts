@@ -119,10 +119,12 @@ export class KafkaFetcher {
     this.closed = true
     if (this.timer !== null) clearTimeout(this.timer)
     for (const c of [...this.waiting]) {
-      this.finish(
-        c,
-        new EddyError('LOG_CLOSED', `fetch of ${c.topic}-${c.partition}: the Kafka transport was closed`),
-      )
+      this.finish(c, {
+        error: new EddyError(
+          'LOG_CLOSED',
+          `fetch of ${c.topic}-${c.partition}: the Kafka transport was closed`,
+        ),
+      })
     }
   }
 
@@ -222,7 +224,7 @@ export class KafkaFetcher {
       // The others go out when a connection frees up.
       for (const c of g.calls) {
         if (c.deadline > now) this.wakeAt(c.deadline)
-        else if (c.last !== null) this.finish(c, c.last)
+        else if (c.last !== null) this.finish(c, { result: c.last })
       }
       return
     }
@@ -328,13 +330,12 @@ export class KafkaFetcher {
   private answer(c: FetchCall, p: FetchPartition): void {
     const where = `fetch of ${c.topic}-${c.partition} at offset ${c.offset}`
     if (p.errorCode === KafkaErrors.OFFSET_OUT_OF_RANGE) {
-      this.finish(
-        c,
-        new EddyError(
+      this.finish(c, {
+        error: new EddyError(
           'OFFSET_OUT_OF_RANGE',
           `${where}: the offset is outside [${p.logStartOffset}, ${p.highWatermark}]: fetch from the earliest or latest offset`,
         ),
-      )
+      })
       return
     }
     if (p.errorCode !== KafkaErrors.NONE) {
@@ -349,7 +350,7 @@ export class KafkaFetcher {
     try {
       ;({ result, truncated } = decode(c, p))
     } catch (err) {
-      this.finish(c, err)
+      this.finish(c, { error: err })
       return
     }
     const moved = result.records.length > 0 || result.nextOffset > c.offset
@@ -360,24 +361,22 @@ export class KafkaFetcher {
       return
     }
     c.starved = false
-    if (moved || performance.now() >= c.deadline) this.finish(c, result)
+    if (moved || performance.now() >= c.deadline) this.finish(c, { result })
     else c.last = result
   }
 
   private failed(c: FetchCall, err: unknown): void {
     if (c.done) return
     if (!(err instanceof Retriable)) {
-      this.finish(c, err)
+      this.finish(c, { error: err })
       return
     }
     err.invalidate?.()
     const now = performance.now()
     const wait = backoffMs(c.attempts)
     if (now + wait > c.retryDeadline || this.closed) {
-      this.finish(
-        c,
-        err.final(c.attempts + 1, Math.round(now - (c.retryDeadline - this.cluster.retryTimeoutMs))),
-      )
+      const elapsedMs = Math.round(now - (c.retryDeadline - this.cluster.retryTimeoutMs))
+      this.finish(c, { error: err.final(c.attempts + 1, elapsedMs) })
       return
     }
     c.attempts++
@@ -388,7 +387,7 @@ export class KafkaFetcher {
   private aborted(c: FetchCall): void {
     if (c.done) return
     if (c.request === null && c.last !== null) {
-      this.finish(c, c.last)
+      this.finish(c, { result: c.last })
       return
     }
     // Return at once: a call in a long poll leaves it (its answer there is ignored) for a new request.
@@ -397,22 +396,18 @@ export class KafkaFetcher {
     this.schedule()
   }
 
-  private finish(c: FetchCall, outcome: FetchedRecords | unknown): void {
+  private finish(c: FetchCall, outcome: { result: FetchedRecords } | { error: unknown }): void {
     if (c.done) return
     c.done = true
     this.waiting.delete(c)
     c.signal?.removeEventListener('abort', c.onAbort)
-    if (outcome instanceof Error || !isFetched(outcome)) c.reject(outcome)
-    else c.resolve(outcome)
+    if ('result' in outcome) c.resolve(outcome.result)
+    else c.reject(outcome.error)
   }
 
   private checkOpen(): void {
     if (this.closed) throw new EddyError('LOG_CLOSED', 'the Kafka transport is closed: create a new one')
   }
-}
-
-function isFetched(x: unknown): x is FetchedRecords {
-  return typeof x === 'object' && x !== null && 'records' in x && 'nextOffset' in x
 }
 
 /** The call's records from its partition's answer; `truncated` when a batch was cut off at the end. */
