@@ -307,15 +307,9 @@ export class AppRunner {
         const node = this.plan.node(rid)
         if (node.kind !== 'repartition') continue
         const topic = this.internal(node.topic)
-        const wanted = sizing.repartitions.get(rid)!
-        const actual = await transport.ensureTopic(topic, { partitions: wanted })
-        if (actual !== wanted) {
-          throw new EddyError(
-            'INVALID_ARGUMENT',
-            `internal topic ${topic} has ${actual} partitions where the app needs ${wanted} (its input topics changed?): delete it (eddy topics delete ${topic}) and run again`,
-          )
-        }
-        this.partitionCounts.set(topic, actual)
+        // ensureTopic refuses an existing topic with another partition count, naming both.
+        const partitions = sizing.repartitions.get(rid)!
+        this.partitionCounts.set(topic, await transport.ensureTopic(topic, { partitions }))
       }
       // Sinks and dead-letter topics are created when missing, with the task count.
       for (const id of sub.nodes) {
