@@ -34,7 +34,7 @@ function withValue(r: AnyRecord, value: unknown, timestamp = r.timestamp): AnyRe
   }
 }
 
-/** Materializes a stream of upserts and tombstones as a table; forwards real changes only. */
+/** Materializes a stream of upserts and tombstones as a table; forwards every upsert and delete. */
 export class TableProcessor implements Processor<unknown, unknown, unknown, unknown> {
   constructor(private readonly storeName: string) {}
 
@@ -42,8 +42,9 @@ export class TableProcessor implements Processor<unknown, unknown, unknown, unkn
     if (record.key === null || record.key === undefined) return // a table row needs a key
     const store = ctx.keyValueStore<unknown, unknown>(this.storeName)
     if (record.value === null || record.value === undefined) {
-      if (store.get(record.key) === undefined) return // deleting what is not there changes nothing
-      store.delete(record.key)
+      if (store.get(record.key) !== undefined) store.delete(record.key)
+      // Passed on even when the key is not in the table: out of order, it may have been deleted
+      // by an older tombstone processed later, and lookups as of event time need this delete.
       ctx.forward(withValue(record, null))
       return
     }

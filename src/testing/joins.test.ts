@@ -29,12 +29,15 @@ describe('tables', () => {
     d.pipe('holders', { name: 'Bob', country: 'DE' }, { key: 'c2', timestamp: 2 })
     d.pipe('holders', { name: 'Ann', country: 'NL' }, { key: 'c1', timestamp: 3 })
     d.pipe('holders', null, { key: 'c2', timestamp: 4 })
-    d.pipe('holders', null, { key: 'c9', timestamp: 5 }) // deleting a missing key changes nothing
+    // Deleting a missing key leaves the table as it is, but the delete is passed on (joins that
+    // read the table as of event time need it when deletes arrive out of order).
+    d.pipe('holders', null, { key: 'c9', timestamp: 5 })
     assert.deepEqual(kv(d, 'changes'), [
       ['c1', { name: 'Ann', country: 'FR' }],
       ['c2', { name: 'Bob', country: 'DE' }],
       ['c1', { name: 'Ann', country: 'NL' }],
       ['c2', null],
+      ['c9', null],
     ])
     assert.deepEqual(
       kv(d, 'updates').map(([k]) => k),
@@ -123,6 +126,20 @@ describe('stream–table join', () => {
     holder('c3', 'DE', 151) // now both inputs are past 150
     assert.deepEqual(out(), ['1@FR'])
     assert.equal(d.output('out')[0]!.timestamp, 100)
+  })
+
+  it('with grace, a delete arriving before an older update still deletes from its time on', () => {
+    // Out of order: the delete at 200 is processed while the table has no c1 (the update at 100
+    // comes after it). The table ends with c1 (the update was processed last), but as of time 250
+    // the holder is deleted.
+    const { holder, pay, out } = enrich('left', 100)
+    holder('c1', null, 200)
+    holder('c1', 'FR', 100)
+    pay('c1', 1, 150)
+    pay('c1', 2, 250)
+    holder('c9', 'DE', 400) // moves event time past both payments' grace
+    pay('c9', 0, 401)
+    assert.deepEqual(out(), ['1@FR', '2@?'])
   })
 })
 

@@ -10,6 +10,7 @@
 //   there: on-time records only, and the results compared as multisets (the windowed results) or
 //   by their final value per key (the table).
 // - Stateless chains keep the key, so their outputs are compared exactly per partition.
+// Joins have their own input and pipeline: join-equivalence.test.ts.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { partitionForKey } from '../../src/core/murmur2.js'

@@ -11,106 +11,22 @@
 //   inflated by replays, never short).
 // EDDY_CRASH_SEED repeats a run; EDDY_CRASH_KILLS sets the kills of the exactly-once test.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import type { LogRecord } from '../../src/core/record.js'
-import type { ProcessingGuarantee } from '../../src/index.js'
+import { type CrashPipeline, crashRuns, type Outputs, outputsOf, runChild } from './crash-runs.js'
 import { EOS_OUTPUTS, EOS_PARTITIONS, EOS_TOPIC, eosInput } from './eos-pipeline.js'
-import { cleanup, counts, describeRecord, multiset, prng, readTopic, tmpDir, writeInputs } from './harness.js'
+import { cleanup, counts, describeRecord, multiset, prng, tmpDir, writeInputs } from './harness.js'
 
-const CHILD = fileURLToPath(new URL('./eos-child.ts', import.meta.url))
 const SEED = Number(process.env.EDDY_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const EOS_KILLS = Number(process.env.EDDY_CRASH_KILLS ?? 20)
 const ALOS_KILLS = 4
 const RECORDS = 20_000
-const COMMIT_INTERVAL_MS = 50
-/** Kills land within this share of an uninterrupted run: set-up, restore, processing, commits. */
-const KILL_WINDOW_SHARE = 0.9
 
-type Outputs = Map<string, LogRecord[][]>
-
-async function outputsOf(dataDir: string): Promise<Outputs> {
-  const out: Outputs = new Map()
-  for (const topic of EOS_OUTPUTS) out.set(topic, await readTopic(dataDir, topic))
-  return out
-}
-
-/**
- * Runs the child once; kills it `killAfterMs` after it says `running` (null: let it finish).
- * Resolves with how it ended and how long it ran from `running`.
- */
-function runChild(
-  dataDir: string,
-  guarantee: ProcessingGuarantee,
-  killAfterMs: number | null,
-): Promise<{ end: 'killed' | 'done'; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', CHILD, dataDir, guarantee, String(COMMIT_INTERVAL_MS)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let out = ''
-    let err = ''
-    let timer: NodeJS.Timeout | undefined
-    let runningAt = 0
-    child.stdout.setEncoding('utf8')
-    child.stderr.setEncoding('utf8')
-    child.stdout.on('data', (d: string) => {
-      out += d
-      if (runningAt === 0 && out.includes('running\n')) {
-        runningAt = Date.now()
-        if (killAfterMs !== null) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs)
-      }
-    })
-    child.stderr.on('data', (d: string) => {
-      err += d
-    })
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const ms = runningAt === 0 ? 0 : Date.now() - runningAt
-      if (signal === 'SIGKILL') resolve({ end: 'killed', ms })
-      else if (code === 0 && out.includes('done\n')) resolve({ end: 'done', ms })
-      else reject(new Error(`child failed (code ${code}, signal ${signal}):\n${out}\n${err.slice(-3000)}`))
-    })
-  })
-}
-
-/**
- * Sequences of rounds, each on a fresh copy of the input: kill and restart until a run finishes,
- * until `kills` kills in all. Returns the outputs of each sequence.
- */
-async function crashRuns(
-  guarantee: ProcessingGuarantee,
-  kills: number,
-  runMs: number,
-  rand: () => number,
-  log: (line: string) => void,
-): Promise<Outputs[]> {
-  const results: Outputs[] = []
-  let killed = 0
-  while (killed < kills) {
-    const dataDir = tmpDir(`crash-${guarantee}`)
-    await writeInputs(dataDir, EOS_TOPIC, EOS_PARTITIONS, eosInput(RECORDS))
-    const progress: string[] = []
-    for (;;) {
-      // Past the budget, the run is let finish, so the test ends.
-      const kill = killed < kills ? Math.floor(rand() * runMs * KILL_WINDOW_SHARE) : null
-      const result = await runChild(dataDir, guarantee, kill)
-      if (result.end === 'done') break
-      killed++
-      // How far the committed output had got: kills must land all along the run.
-      const even = (await readTopic(dataDir, 'even')).flat().length
-      progress.push(`${kill} ms → ${even}`)
-    }
-    log(
-      `${guarantee}: finished after ${progress.length} kill(s) (kill delay → stateless records committed: ${progress.join(', ') || '-'})`,
-    )
-    results.push(await outputsOf(dataDir))
-  }
-  return results
+const PAYMENTS: CrashPipeline = {
+  name: 'payments',
+  writeInput: (dataDir) => writeInputs(dataDir, EOS_TOPIC, EOS_PARTITIONS, eosInput(RECORDS)),
+  outputs: EOS_OUTPUTS,
+  progressTopic: 'even',
 }
 
 const values = (records: readonly LogRecord[]) =>
@@ -146,10 +62,10 @@ describe('the runtime under SIGKILL', () => {
 
   before(async () => {
     const dataDir = tmpDir('crash-reference')
-    await writeInputs(dataDir, EOS_TOPIC, EOS_PARTITIONS, eosInput(RECORDS))
-    const reference = await runChild(dataDir, 'exactly_once', null)
+    await PAYMENTS.writeInput(dataDir)
+    const reference = await runChild(dataDir, PAYMENTS, 'exactly_once', null)
     runMs = reference.ms
-    expected = await outputsOf(dataDir)
+    expected = await outputsOf(dataDir, PAYMENTS)
     // The reference itself is sane: every payment counted once.
     const totals = tableUpdates(expected.get('merchant-totals')!)
     assert.equal(
@@ -165,7 +81,7 @@ describe('the runtime under SIGKILL', () => {
   }, async (t) => {
     t.diagnostic(`seed ${SEED} (EDDY_CRASH_SEED=${SEED} repeats this run)`)
     t.diagnostic(`an uninterrupted run takes ${runMs} ms`)
-    const runs = await crashRuns('exactly_once', EOS_KILLS, runMs, rand, (l) => t.diagnostic(l))
+    const runs = await crashRuns(PAYMENTS, 'exactly_once', EOS_KILLS, runMs, rand, (l) => t.diagnostic(l))
     for (const [i, got] of runs.entries()) {
       const where = `run ${i} (seed ${SEED})`
       assert.deepEqual(
@@ -199,7 +115,7 @@ describe('the runtime under SIGKILL', () => {
 
   it(`at_least_once: nothing is missing after ${ALOS_KILLS} kills`, { timeout: 120_000 }, async (t) => {
     t.diagnostic(`seed ${SEED} (EDDY_CRASH_SEED=${SEED} repeats this run)`)
-    const runs = await crashRuns('at_least_once', ALOS_KILLS, runMs, rand, (l) => t.diagnostic(l))
+    const runs = await crashRuns(PAYMENTS, 'at_least_once', ALOS_KILLS, runMs, rand, (l) => t.diagnostic(l))
     let duplicates = 0
     for (const [i, got] of runs.entries()) {
       const where = `run ${i} (seed ${SEED})`
