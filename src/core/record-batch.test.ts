@@ -6,6 +6,7 @@ import { EddyError, isEddyError } from './errors.js'
 import { limits } from './limits.js'
 import { type LogRecord, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE, type RecordInput } from './record.js'
 import {
+  ATTR_LOG_APPEND_TIME,
   BATCH_HEADER_BYTES,
   type BatchHeader,
   batchCrcValid,
@@ -13,9 +14,11 @@ import {
   CONTROL_ABORT,
   CONTROL_COMMIT,
   Compression,
+  checkRecordsSection,
   compressionOf,
   controlTypeOf,
   decodeBatchRecords,
+  decodeRecordsSection,
   type EncodeBatchOptions,
   encodeControlBatch,
   encodeRecordBatch,
@@ -26,9 +29,10 @@ import {
   setBaseOffset,
   setBatchDecompressor,
   setPartitionLeaderEpoch,
+  validateRecordsSection,
   withCompressedRecords,
 } from './record-batch.js'
-import { varintSize } from './varint.js'
+import { varintSize, writeVarint } from './varint.js'
 
 const CRC_START = 21
 
@@ -599,6 +603,168 @@ describe('record batch v2', () => {
           }
         }),
       )
+    })
+  })
+
+  describe('checkRecordsSection (the append path: no records built)', () => {
+    /**
+     * What an append must refuse, stated through the decoder: the records parse exactly, then
+     * per record (first failing record wins) size, offset delta 0..n-1 and key size, then the
+     * header's maxTimestamp. Returns the error code, or null when the batch is accepted.
+     */
+    function reference(batch: Buffer): string | null {
+      const header = readBatchHeader(batch, 0)
+      const records: LogRecord[] = []
+      try {
+        decodeRecordsSection(batch, BATCH_HEADER_BYTES, batch.length, header, 't', 0, records)
+      } catch (err) {
+        if (isEddyError(err)) return err.code
+        throw err
+      }
+      let pos = BATCH_HEADER_BYTES
+      let max = Number.NEGATIVE_INFINITY
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!
+        let length = 0
+        let shift = 0
+        for (;;) {
+          const b = batch[pos++]!
+          length |= (b & 0x7f) << shift
+          if (b < 0x80) break
+          shift += 7
+        }
+        length = (length >>> 1) ^ -(length & 1)
+        pos += length
+        if (length > limits.recordBytesMax) return 'RECORD_TOO_LARGE'
+        if (r.offset - header.baseOffset !== i) return 'INVALID_RECORD'
+        if (r.key !== null && r.key.length > limits.keyBytesMax) return 'RECORD_TOO_LARGE'
+        if (r.timestamp > max) max = r.timestamp
+      }
+      if ((header.attributes & ATTR_LOG_APPEND_TIME) === 0 && header.maxTimestamp !== max)
+        return 'INVALID_RECORD'
+      return null
+    }
+
+    function outcome(batch: Buffer): string | null {
+      const header = readBatchHeader(batch, 0)
+      try {
+        checkRecordsSection(batch, BATCH_HEADER_BYTES, batch.length, header, 't', 0, 't-0')
+        return null
+      } catch (err) {
+        if (isEddyError(err)) return err.code
+        throw err
+      }
+    }
+
+    /** A record body by hand: attributes 0, the given timestamp and offset deltas, key, value, no headers. */
+    function rawRecord(delta: number, key: Buffer | null, value: Buffer): Buffer {
+      const body = Buffer.alloc(32 + (key?.length ?? 0) + value.length)
+      let pos = 1
+      pos = writeVarint(body, pos, 0)
+      pos = writeVarint(body, pos, delta)
+      pos = writeVarint(body, pos, key === null ? -1 : key.length)
+      if (key !== null) pos += key.copy(body, pos)
+      pos = writeVarint(body, pos, value.length)
+      pos += value.copy(body, pos)
+      pos = writeVarint(body, pos, 0)
+      const prefix = Buffer.alloc(5)
+      return Buffer.concat([prefix.subarray(0, writeVarint(prefix, 0, pos)), body.subarray(0, pos)])
+    }
+
+    /** A batch of `records` (raw bodies), header fields set to match, CRC fixed. */
+    function rawBatch(records: Buffer[]): Buffer {
+      const head = encodeRecordBatch({ records: [{ value: null }], defaultTimestamp: 7 }).subarray(
+        0,
+        BATCH_HEADER_BYTES,
+      )
+      const batch = Buffer.concat([head, ...records])
+      batch.writeInt32BE(batch.length - 12, 8)
+      batch.writeInt32BE(records.length - 1, 23)
+      batch.writeInt32BE(records.length, 57)
+      fixCrc(batch)
+      return batch
+    }
+
+    it('accepts every batch the encoder makes with offsets 0..n-1', () => {
+      fc.assert(
+        fc.property(batchOptions, (opts) => {
+          const batch = encodeRecordBatch({ ...opts, offsetDeltas: undefined, lastOffsetDelta: undefined })
+          assert.equal(outcome(batch), null)
+          assert.deepEqual(
+            validateRecordsSection(
+              batch,
+              BATCH_HEADER_BYTES,
+              batch.length,
+              readBatchHeader(batch),
+              't',
+              0,
+              't-0',
+            ),
+            decodeAll(batch).records,
+          )
+        }),
+      )
+    })
+
+    it('refuses exactly what decoding and checking the records refuses, with the same code', () => {
+      fc.assert(
+        fc.property(
+          batchOptions,
+          fc.boolean(),
+          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+          fc.boolean(),
+          (opts, gaps, edits, logAppendTime) => {
+            const batch = encodeRecordBatch(gaps ? opts : { ...opts, offsetDeltas: undefined })
+            // Garble the maxTimestamp, the record count and the records; keep the header parseable.
+            for (const [at, byte] of edits) batch[35 + (at % (batch.length - 35))] = byte
+            batch.writeInt8(2, 16)
+            if (logAppendTime) batch.writeInt16BE(batch.readInt16BE(21) | ATTR_LOG_APPEND_TIME, 21)
+            assert.equal(outcome(batch), reference(batch))
+          },
+        ),
+        { numRuns: 2000 },
+      )
+    })
+
+    it('refuses a record over limits.recordBytesMax and a key over limits.keyBytesMax, naming them', () => {
+      const big = rawBatch([
+        rawRecord(0, null, Buffer.alloc(8)),
+        rawRecord(1, null, Buffer.alloc(limits.recordBytesMax)),
+      ])
+      assert.equal(reference(big), 'RECORD_TOO_LARGE')
+      assert.throws(
+        () => checkRecordsSection(big, BATCH_HEADER_BYTES, big.length, readBatchHeader(big), 't', 0, 't-0'),
+        (err: unknown) =>
+          isEddyError(err, 'RECORD_TOO_LARGE') &&
+          /^t-0: record 1 is \d+ bytes; limits\.recordBytesMax/.test(err.message),
+      )
+      const bigKey = rawBatch([rawRecord(0, Buffer.alloc(limits.keyBytesMax + 1), Buffer.alloc(1))])
+      assert.equal(reference(bigKey), 'RECORD_TOO_LARGE')
+      assert.throws(
+        () =>
+          checkRecordsSection(
+            bigKey,
+            BATCH_HEADER_BYTES,
+            bigKey.length,
+            readBatchHeader(bigKey),
+            't',
+            0,
+            't-0',
+          ),
+        (err: unknown) =>
+          isEddyError(err, 'RECORD_TOO_LARGE') && err.message.includes(`${limits.keyBytesMax + 1}-byte key`),
+      )
+      const atLimit = rawBatch([rawRecord(0, Buffer.alloc(limits.keyBytesMax), Buffer.alloc(1))])
+      assert.equal(reference(atLimit), null)
+      assert.equal(outcome(atLimit), null)
+    })
+
+    it('a malformed record after one that breaks a rule is still CORRUPT_RECORD', () => {
+      const broken = rawRecord(1, null, Buffer.alloc(4))
+      broken[0] = 0x7e // length past the batch
+      const batch = rawBatch([rawRecord(5, null, Buffer.alloc(4)), broken])
+      assert.equal(reference(batch), 'CORRUPT_RECORD')
+      assert.equal(outcome(batch), 'CORRUPT_RECORD')
     })
   })
 })

@@ -387,10 +387,104 @@ export function decodeRecordsSection(
 }
 
 /**
- * Decodes the records section `bytes[start, end)` of a batch and checks what an append must:
- * they parse exactly, their offset deltas are 0..count-1, each record and key is within limits,
- * and (unless log-append time) the header's maxTimestamp is their largest timestamp.
- * `where` starts the error messages (e.g. "orders-0"). Returns the records.
+ * Checks the records section `bytes[start, end)` of a batch as an append must, without building
+ * records (the broker's produce path runs this on every record): they parse exactly, as
+ * `decodeRecordsSection` parses them; their offset deltas are 0..count-1; each record and key is
+ * within limits; and (unless log-append time) the header's maxTimestamp is their largest
+ * timestamp. `where` starts the error messages (e.g. "orders-0").
+ * A section that does not parse is CORRUPT_RECORD even when an earlier record also breaks a rule,
+ * so the error is the same as when the records are decoded first.
+ */
+export function checkRecordsSection(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  header: BatchHeader,
+  topic: string,
+  partition: number,
+  where: string,
+): void {
+  const r = new VarintReader(bytes, start)
+  const count = header.recordCount
+  let maxTimestamp = Number.NEGATIVE_INFINITY
+  // The first record that breaks a rule (not the syntax) and how; thrown once all records parse.
+  let badRecord = -1
+  let badKind: 'size' | 'delta' | 'key' = 'size'
+  let badValue = 0
+  try {
+    // The same reads and bounds as decodeRecordsSection, in the same order.
+    for (let i = 0; i < count; i++) {
+      const length = r.varint()
+      const recordEnd = r.pos + length
+      if (length < 0 || recordEnd > end) throw new RangeError(`record ${i} overruns the batch`)
+      r.pos += 1 // attributes
+      const timestamp = header.baseTimestamp + r.varlong()
+      const delta = r.varint()
+      const keyLength = skipBytesField(r, recordEnd)
+      skipBytesField(r, recordEnd)
+      const headerCount = r.varint()
+      if (headerCount < 0) throw new RangeError('negative header count')
+      for (let h = 0; h < headerCount; h++) {
+        const keyLen = r.varint()
+        if (keyLen < 0 || r.pos + keyLen > recordEnd) throw new RangeError('header key overruns the record')
+        r.pos += keyLen
+        skipBytesField(r, recordEnd)
+      }
+      if (r.pos !== recordEnd) throw new RangeError(`record ${i} length does not match its fields`)
+      if (badRecord < 0) {
+        if (length > limits.recordBytesMax) {
+          badRecord = i
+          badKind = 'size'
+          badValue = length
+        } else if (delta !== i) {
+          badRecord = i
+          badKind = 'delta'
+          badValue = delta
+        } else if (keyLength > limits.keyBytesMax) {
+          badRecord = i
+          badKind = 'key'
+          badValue = keyLength
+        }
+      }
+      if (timestamp > maxTimestamp) maxTimestamp = timestamp
+    }
+    if (r.pos !== end) throw new RangeError('records do not fill the batch exactly')
+  } catch (err) {
+    if (err instanceof RangeError) {
+      throw new EddyError(
+        'CORRUPT_RECORD',
+        `batch at offset ${header.baseOffset} of ${topic}-${partition} is malformed: ${err.message}`,
+      )
+    }
+    throw err
+  }
+  if (badRecord >= 0) {
+    if (badKind === 'size') {
+      throw new EddyError(
+        'RECORD_TOO_LARGE',
+        `${where}: record ${badRecord} is ${badValue} bytes; limits.recordBytesMax is ${limits.recordBytesMax}: send smaller records`,
+      )
+    }
+    if (badKind === 'delta') {
+      throw new EddyError('INVALID_RECORD', `${where}: record ${badRecord} has offset delta ${badValue}`)
+    }
+    throw new EddyError(
+      'RECORD_TOO_LARGE',
+      `${where}: record ${badRecord} has a ${badValue}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}: use a shorter key`,
+    )
+  }
+  // The time index and retention trust maxTimestamp; a wrong one would hide records from them.
+  if ((header.attributes & ATTR_LOG_APPEND_TIME) === 0 && header.maxTimestamp !== maxTimestamp) {
+    throw new EddyError(
+      'INVALID_RECORD',
+      `${where}: batch maxTimestamp ${header.maxTimestamp} is not its records' largest timestamp ${maxTimestamp}`,
+    )
+  }
+}
+
+/**
+ * `checkRecordsSection`, then the records decoded (keys and values are views into `bytes`).
+ * For callers that need the records; an append needs only the check.
  */
 export function validateRecordsSection(
   bytes: Buffer,
@@ -401,46 +495,22 @@ export function validateRecordsSection(
   partition: number,
   where: string,
 ): LogRecord[] {
+  checkRecordsSection(bytes, start, end, header, topic, partition, where)
   const records: LogRecord[] = []
   decodeRecordsSection(bytes, start, end, header, topic, partition, records)
-  // The records parsed exactly, so their length prefixes can be walked without checks.
-  const lengths = new VarintReader(bytes, start)
-  let maxTimestamp = Number.NEGATIVE_INFINITY
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!
-    const recordBytes = lengths.varint()
-    lengths.pos += recordBytes
-    if (recordBytes > limits.recordBytesMax) {
-      throw new EddyError(
-        'RECORD_TOO_LARGE',
-        `${where}: record ${i} is ${recordBytes} bytes; limits.recordBytesMax is ${limits.recordBytesMax}: send smaller records`,
-      )
-    }
-    if (r.offset - header.baseOffset !== i) {
-      throw new EddyError(
-        'INVALID_RECORD',
-        `${where}: record ${i} has offset delta ${r.offset - header.baseOffset}`,
-      )
-    }
-    if (r.key !== null && r.key.length > limits.keyBytesMax) {
-      throw new EddyError(
-        'RECORD_TOO_LARGE',
-        `${where}: record ${i} has a ${r.key.length}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}: use a shorter key`,
-      )
-    }
-    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
-  }
-  // The time index and retention trust maxTimestamp; a wrong one would hide records from them.
-  if ((header.attributes & ATTR_LOG_APPEND_TIME) === 0 && header.maxTimestamp !== maxTimestamp) {
-    throw new EddyError(
-      'INVALID_RECORD',
-      `${where}: batch maxTimestamp ${header.maxTimestamp} is not its records' largest timestamp ${maxTimestamp}`,
-    )
-  }
   return records
 }
 
 type RecordHeader = LogRecord['headers'][number]
+
+/** Skips a bytes field (length varint, then the bytes); returns its length, -1 for null. */
+function skipBytesField(r: VarintReader, limit: number): number {
+  const len = r.varint()
+  if (len < 0) return -1
+  if (r.pos + len > limit) throw new RangeError('field overruns the record')
+  r.pos += len
+  return len
+}
 
 function readBytesField(r: VarintReader, limit: number): Buffer | null {
   const len = r.varint()

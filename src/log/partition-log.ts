@@ -16,13 +16,13 @@ import {
   type BatchHeader,
   batchCrcValid,
   CONTROL_COMMIT,
+  checkRecordsSection,
   controlTypeOf,
   decodeBatchRecords,
   encodeControlBatch,
   encodeRecordBatch,
   readBatchHeader,
   setBaseOffset,
-  validateRecordsSection,
 } from '../core/record-batch.js'
 import { fsyncDir, replaceFile } from './fs-util.js'
 import { type BatchFacts, ProducerStateTable } from './producer-state.js'
@@ -292,15 +292,7 @@ export class PartitionLog {
     if ((header.attributes & ATTR_COMPRESSION_MASK) === 0) {
       // Records must parse exactly and be within limits; corrupt data is refused at the door.
       // (The broker checks compressed batches the same way after decompressing them.)
-      validateRecordsSection(
-        batch,
-        BATCH_HEADER_BYTES,
-        batch.length,
-        header,
-        this.topic,
-        this.partition,
-        where,
-      )
+      checkRecordsSection(batch, BATCH_HEADER_BYTES, batch.length, header, this.topic, this.partition, where)
     }
     return header
   }
