@@ -65,7 +65,8 @@ class OpenWindows<S> {
     s = create()
     this.state.set(start, s)
     this.starts.push(start)
-    if (this.starts.length > 1 && this.starts[this.starts.length - 2]! > start) this.starts.sort((a, b) => a - b)
+    if (this.starts.length > 1 && this.starts[this.starts.length - 2]! > start)
+      this.starts.sort((a, b) => a - b)
     return s
   }
 
@@ -244,7 +245,9 @@ function q11(gen: NexmarkGenerator, events: number, sink: Sink): void {
   closeUpTo(Number.POSITIVE_INFINITY)
 }
 
-export const LOOP_QUERIES: Readonly<Record<string, (gen: NexmarkGenerator, events: number, sink: Sink) => void>> = {
+export const LOOP_QUERIES: Readonly<
+  Record<string, (gen: NexmarkGenerator, events: number, sink: Sink) => void>
+> = {
   q0,
   q1,
   q2,

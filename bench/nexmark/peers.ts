@@ -10,7 +10,7 @@
 //   q5, q7, q11.
 // - @kafkats/flow expresses all six; its windows never close (an updating table per window, as
 //   Kafka Streams without suppress), so its answer is the final state of that table.
-import { TimeWindows as KafkatsTimeWindows, SessionWindows, codec } from '@kafkats/flow'
+import { codec, TimeWindows as KafkatsTimeWindows, SessionWindows } from '@kafkats/flow'
 import { TestDriver } from '@kafkats/flow/testing'
 import { KafkaStreams } from 'kafka-streams'
 import { filter, map, Subject } from 'rxjs'
@@ -149,7 +149,10 @@ export const KAFKATS_QUERIES: Readonly<Record<string, PeerQuery>> = {
     // the auctions that have them; counts only grow by one, so the running maximum is exact.
     const hottest = new Map<number, { bids: number; auctions: number[] }>()
     s.filter((_k, e) => isBid(e as NexmarkEvent))
-      .groupBy((_k, b) => (b as unknown as Bid).auction, { key: codec.json<number>(), value: objects as never })
+      .groupBy((_k, b) => (b as unknown as Bid).auction, {
+        key: codec.json<number>(),
+        value: objects as never,
+      })
       .windowedBy(KafkatsTimeWindows.of(Q5_WINDOW_MS).advanceBy(Q5_EVERY_MS))
       .count()
       .toStream()
@@ -217,7 +220,10 @@ export const KAFKATS_QUERIES: Readonly<Record<string, PeerQuery>> = {
     // Sessions per bidder; a merged session's old key gets a null (a tombstone).
     const sessions = new Map<string, { bidder: number; start: number; end: number; bids: number }>()
     s.filter((_k, e) => isBid(e as NexmarkEvent))
-      .groupBy((_k, b) => (b as unknown as Bid).bidder, { key: codec.json<number>(), value: objects as never })
+      .groupBy((_k, b) => (b as unknown as Bid).bidder, {
+        key: codec.json<number>(),
+        value: objects as never,
+      })
       .windowedBy(SessionWindows.withInactivityGap(Q11_GAP_MS))
       .count()
       .toStream()

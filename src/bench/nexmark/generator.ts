@@ -47,7 +47,19 @@ const PERSON_BYTES = 200
 const AUCTION_BYTES = 500
 const BID_BYTES = 100
 
-const FIRST_NAMES = ['Peter', 'Paul', 'Luke', 'John', 'Saul', 'Vicky', 'Kate', 'Julie', 'Sarah', 'Deiter', 'Walter']
+const FIRST_NAMES = [
+  'Peter',
+  'Paul',
+  'Luke',
+  'John',
+  'Saul',
+  'Vicky',
+  'Kate',
+  'Julie',
+  'Sarah',
+  'Deiter',
+  'Walter',
+]
 const LAST_NAMES = ['Shultz', 'Abrams', 'Spencer', 'White', 'Bartels', 'Walton', 'Smith', 'Jones', 'Noris']
 const CITIES = [
   'Phoenix',
@@ -94,7 +106,9 @@ const CHANNEL_URLS: string[] = []
   const word = () => LETTERS.substr(Math.floor(rnd() * (LETTERS_BYTES - 5)), 5)
   for (let n = 0; n < CHANNELS; n++) {
     CHANNEL_NAMES.push(`channel-${n}`)
-    CHANNEL_URLS.push(`https://www.nexmark.com/${word()}/${word()}/${word()}/item.htm?query=1&channel_id=${n}`)
+    CHANNEL_URLS.push(
+      `https://www.nexmark.com/${word()}/${word()}/${word()}/item.htm?query=1&channel_id=${n}`,
+    )
   }
 }
 
@@ -118,7 +132,8 @@ function lastAuctionBase0(id: number): number {
   const cycle = Math.floor(id / CYCLE)
   const offset = id % CYCLE
   if (offset < PERSONS_PER_CYCLE) return cycle * AUCTIONS_PER_CYCLE - 1
-  if (offset < PERSONS_PER_CYCLE + AUCTIONS_PER_CYCLE) return cycle * AUCTIONS_PER_CYCLE + offset - PERSONS_PER_CYCLE
+  if (offset < PERSONS_PER_CYCLE + AUCTIONS_PER_CYCLE)
+    return cycle * AUCTIONS_PER_CYCLE + offset - PERSONS_PER_CYCLE
   return cycle * AUCTIONS_PER_CYCLE + AUCTIONS_PER_CYCLE - 1
 }
 
@@ -142,7 +157,10 @@ export class NexmarkGenerator {
     if (!(this.rate > 0) || !Number.isFinite(this.rate))
       throw new EddyError('INVALID_ARGUMENT', `the Nexmark event rate must be > 0, got ${this.rate}`)
     if (!Number.isSafeInteger(this.generators) || this.generators < 1)
-      throw new EddyError('INVALID_ARGUMENT', `the Nexmark generators must be an integer >= 1, got ${this.generators}`)
+      throw new EddyError(
+        'INVALID_ARGUMENT',
+        `the Nexmark generators must be an integer >= 1, got ${this.generators}`,
+      )
     this.interEventDelayUs = (1e6 / this.rate) * this.generators
     this.auctionSpanMs = this.timestampOf(EVENTS_PER_AUCTION_SPAN) - this.baseTimeMs
   }
@@ -226,9 +244,7 @@ export class NexmarkGenerator {
   private auction(id: number): Auction {
     const dateTime = this.timestampOf(id)
     const seller =
-      this.int(4) > 0
-        ? Math.floor(lastPersonBase0(id) / HOT_ROUNDING) * HOT_ROUNDING
-        : this.recentPerson(id)
+      this.int(4) > 0 ? Math.floor(lastPersonBase0(id) / HOT_ROUNDING) * HOT_ROUNDING : this.recentPerson(id)
     const initialBid = this.price()
     const itemName = this.letters(20)
     const description = this.letters(100)

@@ -187,7 +187,13 @@ const q7: NexmarkQuery<HighestBid> = {
       .flatMap((w) =>
         w.value.bids.map((b) => ({
           key: b.auction,
-          value: { auction: b.auction, price: b.price, bidder: b.bidder, dateTime: b.dateTime, extra: b.extra },
+          value: {
+            auction: b.auction,
+            price: b.price,
+            bidder: b.bidder,
+            dateTime: b.dateTime,
+            extra: b.extra,
+          },
         })),
       ),
   tally: (b) => tally4(b.auction, b.price, b.bidder, b.dateTime),

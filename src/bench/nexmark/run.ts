@@ -51,8 +51,10 @@ export const BATCH_EVENTS = 10_000
 const NO_HEADERS: readonly RecordHeader[] = []
 /** Log mode: an input quiet this long is idle, and event time follows the wall clock. */
 const LOG_IDLE_TIMEOUT_MS = 500
-/** Log mode: stop once nothing has been read for this long (past the idle timeout). */
-const LOG_UNTIL_IDLE_MS = 1_500
+/** Past the end of input by more than the longest window or gap and the out-of-orderness. */
+const END_MARGIN_MS = 60_000
+/** The source step's name (its counters say how many events were read). */
+const SOURCE_STEP = 'events'
 const LOG_APPEND_BATCH = 1_000
 
 /** The query named `name`, or a usage-level error saying which exist. */
@@ -78,12 +80,16 @@ class Tally {
   sum = 0
   private readonly kept: unknown[] = new Array(1024)
 
-  constructor(private readonly query: NexmarkQuery<unknown>) {}
+  constructor(
+    private readonly query: NexmarkQuery<unknown>,
+    private readonly onResult?: (value: unknown) => void,
+  ) {}
 
   add(value: unknown): void {
     this.kept[this.n & 1023] = value
     this.n++
     this.sum += this.query.tally(value)
+    this.onResult?.(value)
   }
 }
 
@@ -104,10 +110,19 @@ export async function runNexmark(opts: NexmarkRunOptions): Promise<NexmarkResult
     rate: opts.rate ?? DEFAULT_RATE,
     generators: opts.generators ?? DEFAULT_GENERATORS,
   })
-  return (opts.mode ?? 'memory') === 'memory'
-    ? runInMemory(query, generator, opts.events)
-    : runOnLog(query, generator, opts.events, opts.dataDir)
+  if ((opts.mode ?? 'memory') === 'memory') return runInMemory(query, generator, opts.events)
+  // On the log, records older than a topic's time retention (7 days by default, repartition
+  // topics included) are deleted: the events start at the beginning of yesterday (UTC) instead,
+  // so they are recent, and in the past of the wall clock that event time follows at the end.
+  const recent = new NexmarkGenerator({
+    rate: generator.rate,
+    generators: generator.generators,
+    baseTimeMs: Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS,
+  })
+  return runOnLog(query, recent, opts.events, opts.dataDir)
 }
+
+const DAY_MS = 86_400_000
 
 function result(
   query: NexmarkQuery<unknown>,
@@ -133,18 +148,27 @@ function result(
   }
 }
 
-/** Generator → query → discarding sink, in this process, synchronously over batches. */
+/**
+ * Generator → query → discarding sink, in this process, synchronously over batches.
+ * `onResult` sees every result (tests keep them; the benchmark does not).
+ */
 export function runInMemory(
   query: NexmarkQuery<unknown>,
   generator: NexmarkGenerator,
   events: number,
+  onResult?: (value: unknown) => void,
 ): NexmarkResult {
   const topology = new Topology(`nexmark-${query.name}`)
-  const tally = new Tally(query)
+  const tally = new Tally(query, onResult)
   const source = topology.stream<NexmarkEvent, null>(EVENTS_TOPIC, passThrough(), {
     keySerde: passThrough(),
   })
-  query.build(source).forEach((v) => tally.add(v), { name: 'discard' })
+  query.build(source).forEach(
+    (v) => {
+      tally.add(v)
+    },
+    { name: 'discard' },
+  )
   const pipeline = new InProcessPipeline(topology, {
     sourceTopic: EVENTS_TOPIC,
     outOfOrdernessMs: OUT_OF_ORDERNESS_MS,
@@ -198,8 +222,13 @@ async function loadEvents(dir: string, generator: NexmarkGenerator, events: numb
 }
 
 /** Reads a topic's committed records and tallies their values. */
-async function tallyTopic(dir: string, topic: string, query: NexmarkQuery<unknown>): Promise<Tally> {
-  const tally = new Tally(query)
+async function tallyTopic(
+  dir: string,
+  topic: string,
+  query: NexmarkQuery<unknown>,
+  onResult?: (value: unknown) => void,
+): Promise<Tally> {
+  const tally = new Tally(query, onResult)
   const log = EventLog.open({ dir, fsync: { kind: 'never' }, maintenanceIntervalMs: 0 })
   try {
     if (!log.hasTopic(topic)) return tally
@@ -221,15 +250,17 @@ async function tallyTopic(dir: string, topic: string, query: NexmarkQuery<unknow
 
 /**
  * Events read from the embedded log, results written back, exactly-once (the app as `app()`
- * makes it: lmdb stores with changelogs). Timed from `run()` to the first commit after the
- * last record in or out; windows still open at the end of input close once the inputs have been
- * quiet for LOG_IDLE_TIMEOUT_MS (event time then follows the wall clock), which that includes.
+ * makes it: lmdb stores with changelogs). Windows still open at the end of input close once the
+ * inputs have been quiet for LOG_IDLE_TIMEOUT_MS (event time then follows the wall clock). The
+ * run is timed from `run()` to the first commit after the last event was read and the last
+ * result written, so that wait is in the time of windowed queries.
  */
 export async function runOnLog(
   query: NexmarkQuery<unknown>,
   generator: NexmarkGenerator,
   events: number,
   dataDir?: string,
+  onResult?: (value: unknown) => void,
 ): Promise<NexmarkResult> {
   const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-nexmark-'))
   try {
@@ -242,39 +273,45 @@ export async function runOnLog(
       advanceWithWallClock: true,
       idleTimeoutMs: LOG_IDLE_TIMEOUT_MS,
     })
-    query.build(a.stream<NexmarkEvent, null>(EVENTS_TOPIC)).to(output)
+    query.build(a.stream<NexmarkEvent, null>(EVENTS_TOPIC, undefined, { name: SOURCE_STEP })).to(output)
 
-    // The run is over at the first commit after the last record went in or out.
+    // Every result is out once event time is past the last event by more than any window; the
+    // app is stopped then. (`untilIdleMs` would not stop it: once event time follows the wall
+    // clock, watermark markers keep flowing through the repartition topics.)
+    const endOfInput = generator.timestampOf(events - 1) + END_MARGIN_MS
     let seenIn = -1
     let seenOut = -1
     let commitsAtChange = 0
-    let pending = false
+    let changed = false
     let doneAt = 0
+    let commitsAtEnd = -1
     const watch = () => {
       const st = a.status()
       if (st === null) return
-      if (st.recordsIn !== seenIn || st.recordsOut !== seenOut) {
-        seenIn = st.recordsIn
+      const read = st.steps.get(SOURCE_STEP)?.in ?? 0
+      if (read !== seenIn || st.recordsOut !== seenOut) {
+        seenIn = read
         seenOut = st.recordsOut
         commitsAtChange = st.commits
-        pending = true
-      } else if (pending && st.commits > commitsAtChange) {
+        changed = true
+      } else if (changed && st.commits > commitsAtChange) {
         doneAt = performance.now()
-        pending = false
+        changed = false
       }
+      if (commitsAtEnd < 0 && read >= events && st.eventTime >= endOfInput) commitsAtEnd = st.commits
+      else if (commitsAtEnd >= 0 && !changed && st.commits > commitsAtEnd) a.stop()
     }
     const cpu = process.cpuUsage()
     const start = performance.now()
     const timer = setInterval(watch, 2)
     try {
-      await a.run({ untilIdleMs: LOG_UNTIL_IDLE_MS })
+      await a.run()
     } finally {
       clearInterval(timer)
     }
-    const endedAt = performance.now()
     const cpuMs = cpuMsSince(cpu)
-    if (pending || doneAt === 0) doneAt = endedAt
-    const tally = await tallyTopic(dir, output, query)
+    if (doneAt === 0) doneAt = performance.now()
+    const tally = await tallyTopic(dir, output, query, onResult)
     return result(query, 'log', generator, events, doneAt - start, cpuMs, tally)
   } finally {
     if (dataDir === undefined) fs.rmSync(dir, { recursive: true, force: true })
