@@ -1,10 +1,10 @@
 // One measured run of one system on one Nexmark query, in its own process (so each system has
 // a fresh heap and JIT, and its own peak memory). Prints one JSON line.
-//   node --import tsx bench/nexmark/child.ts --system eddy|loop|rxjs|kafkats|kafka-streams \
+//   node --import tsx bench/nexmark/child.ts --system eddy|eddy-log|loop|rxjs|kafkats|kafka-streams \
 //     --query q5 --events 1000000 [--rate N] [--generators N]
 import { DEFAULT_GENERATORS, DEFAULT_RATE, NexmarkGenerator } from '../../src/bench/nexmark/generator.js'
 import { QUERIES } from '../../src/bench/nexmark/queries.js'
-import { runInMemory } from '../../src/bench/nexmark/run.js'
+import { runInMemory, runNexmark } from '../../src/bench/nexmark/run.js'
 import { PEERS } from './systems.js'
 
 /** What a child prints. */
@@ -38,6 +38,15 @@ async function main(): Promise<void> {
   let out: ChildResult
   if (system === 'eddy') {
     const r = runInMemory(query, gen, events)
+    out = { system, ...r }
+  } else if (system === 'eddy-log') {
+    const r = await runNexmark({
+      query: queryName,
+      events,
+      mode: 'log',
+      rate: gen.rate,
+      generators: gen.generators,
+    })
     out = { system, ...r }
   } else {
     const run = PEERS[system]?.[queryName]

@@ -41,6 +41,7 @@ const PEOPLE_ACTIVE = 1000
 const PERSON_ID_LEAD = 10
 const CHANNELS = 10_000
 /** Events over which the auctions in flight are opened: an auction lasts about twice their span. */
+const LN_1E6 = 6 * Math.LN10
 const EVENTS_PER_AUCTION_SPAN = Math.floor((AUCTIONS_IN_FLIGHT * CYCLE) / AUCTIONS_PER_CYCLE)
 /** Average sizes of each kind of event, in bytes of field data; `extra` pads to them. */
 const PERSON_BYTES = 200
@@ -148,6 +149,8 @@ export class NexmarkGenerator {
   readonly auctionSpanMs: number
   /** The current event's PRNG state (mulberry32). */
   private s = 0
+  /** The seed's share of every event's seed (for ids below 2^32). */
+  private readonly seedMix: number
 
   constructor(opts: GeneratorOptions = {}) {
     this.rate = opts.rate ?? DEFAULT_RATE
@@ -161,6 +164,7 @@ export class NexmarkGenerator {
         'INVALID_ARGUMENT',
         `the Nexmark generators must be an integer >= 1, got ${this.generators}`,
       )
+    this.seedMix = mix32(Math.imul(this.seed, 0x9e3779b9))
     this.interEventDelayUs = (1e6 / this.rate) * this.generators
     this.auctionSpanMs = this.timestampOf(EVENTS_PER_AUCTION_SPAN) - this.baseTimeMs
   }
@@ -172,20 +176,27 @@ export class NexmarkGenerator {
 
   /** The event with this id: the same for the same id and options, whoever asks. */
   event(id: number): NexmarkEvent {
-    this.s = mix32((id >>> 0) ^ mix32(Math.floor(id / 4294967296) + Math.imul(this.seed, 0x9e3779b9)))
+    const high = Math.floor(id / 4294967296)
+    const seedMix = high === 0 ? this.seedMix : mix32(high + Math.imul(this.seed, 0x9e3779b9))
+    this.s = mix32((id >>> 0) ^ seedMix) | 0
     const offset = id % CYCLE
     if (offset < PERSONS_PER_CYCLE) return this.person(id)
     if (offset < PERSONS_PER_CYCLE + AUCTIONS_PER_CYCLE) return this.auction(id)
     return this.bid(id)
   }
 
-  /** Uniform in [0, 1), from the current event's PRNG. */
-  private next(): number {
-    const a = (this.s + 0x6d2b79f5) >>> 0
+  /** 32 random bits (as a non-negative integer) from the current event's PRNG (mulberry32). */
+  private bits(): number {
+    const a = (this.s + 0x6d2b79f5) | 0
     this.s = a
     let t = Math.imul(a ^ (a >>> 15), a | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    return (t ^ (t >>> 14)) >>> 0
+  }
+
+  /** Uniform in [0, 1). */
+  private next(): number {
+    return this.bits() / 4294967296
   }
 
   /** Uniform integer in [0, n). */
@@ -205,9 +216,9 @@ export class NexmarkGenerator {
     return this.letters(average - delta + this.int(2 * delta + 1))
   }
 
-  /** Log-uniform from 100 to 100,000,000 cents. */
+  /** Log-uniform from 100 to 100,000,000 cents: 10^(6u) × 100, as e^(6u ln 10) (cheaper than a power). */
   private price(): number {
-    return Math.round(10 ** (this.next() * 6) * 100)
+    return Math.round(Math.exp(this.next() * LN_1E6) * 100)
   }
 
   /** One of the ~1000 most recent people, or up to 10 not yet registered. */
@@ -265,27 +276,30 @@ export class NexmarkGenerator {
   }
 
   private bid(id: number): Bid {
+    // One draw decides the coin flips: a hot auction (1 in 2), a hot bidder (3 in 4), a hot
+    // channel (1 in 2) and which channel.
+    const r = this.bits()
+    const newest = lastAuctionBase0(id)
     let auction: number
-    if (this.int(2) === 0) {
-      auction = Math.floor(lastAuctionBase0(id) / HOT_ROUNDING) * HOT_ROUNDING
+    if ((r & 1) === 0) {
+      auction = Math.floor(newest / HOT_ROUNDING) * HOT_ROUNDING
     } else {
-      const newest = lastAuctionBase0(id)
       const oldest = Math.max(newest - AUCTIONS_IN_FLIGHT, 0)
       auction = oldest + this.int(newest - oldest + 1 + AUCTION_ID_LEAD)
     }
     const bidder =
-      this.int(4) > 0
+      ((r >>> 1) & 3) !== 0
         ? Math.floor(lastPersonBase0(id) / HOT_ROUNDING) * HOT_ROUNDING + 1
         : this.recentPerson(id)
     const price = this.price()
     let channel: string
     let url: string
-    if (this.int(2) === 0) {
-      const c = this.int(HOT_CHANNELS.length)
+    if (((r >>> 3) & 1) === 0) {
+      const c = (r >>> 4) & 3
       channel = HOT_CHANNELS[c]!
       url = HOT_URLS[c]!
     } else {
-      const c = this.int(CHANNELS)
+      const c = (r >>> 4) % CHANNELS
       channel = CHANNEL_NAMES[c]!
       url = CHANNEL_URLS[c]!
     }

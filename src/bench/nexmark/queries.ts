@@ -69,13 +69,14 @@ export interface NexmarkQuery<V> {
   tally(result: V): number
 }
 
-/** Tallies stay below 2^20, so sums of millions of them are exact doubles. */
-const TALLY_MOD = 1_048_573
-/** Folds a non-negative integer into a tally. */
-const mix = (h: number, x: number): number => (h * 31 + (x % TALLY_MOD)) % TALLY_MOD
-const tally2 = (a: number, b: number): number => mix(mix(0, a), b)
-const tally3 = (a: number, b: number, c: number): number => mix(tally2(a, b), c)
-const tally4 = (a: number, b: number, c: number, d: number): number => mix(tally3(a, b, c), d)
+/** Folds a number (an integer below 2^53) into a hash state (cheap: no floating-point modulo). */
+const mix = (h: number, x: number): number => Math.imul(h ^ (x | 0) ^ ((x / 4294967296) | 0), 0x9e3779b1)
+/** The tally of a hash state: below 2^20, so sums over millions of results stay exact. */
+const tallyOf = (h: number): number => (h ^ (h >>> 16)) >>> 12
+const tally2 = (a: number, b: number): number => tallyOf(mix(mix(0x2545f491, a), b))
+const tally3 = (a: number, b: number, c: number): number => tallyOf(mix(mix(mix(0x2545f491, a), b), c))
+const tally4 = (a: number, b: number, c: number, d: number): number =>
+  tallyOf(mix(mix(mix(mix(0x2545f491, a), b), c), d))
 
 const q0: NexmarkQuery<Bid> = {
   name: 'q0',
