@@ -4,7 +4,7 @@
 //     --query q5 --events 1000000 [--rate N] [--generators N]
 import { DEFAULT_GENERATORS, DEFAULT_RATE, NexmarkGenerator } from '../../src/bench/nexmark/generator.js'
 import { QUERIES } from '../../src/bench/nexmark/queries.js'
-import { runInMemory, runNexmark } from '../../src/bench/nexmark/run.js'
+import { runInMemory, runNexmark, Tally } from '../../src/bench/nexmark/run.js'
 import { PEERS } from './systems.js'
 
 /** What a child prints. */
@@ -17,6 +17,7 @@ export interface ChildResult {
   readonly cpuMs: number
   readonly peakRssBytes: number
   readonly outputs: number
+  readonly rows: number
   readonly checksum: number
 }
 
@@ -51,14 +52,8 @@ async function main(): Promise<void> {
   } else {
     const run = PEERS[system]?.[queryName]
     if (run === undefined) throw new Error(`${system} does not run ${queryName}`)
-    let n = 0
-    let sum = 0
-    const kept: unknown[] = new Array(1024)
-    const sink = (v: unknown) => {
-      kept[n & 1023] = v
-      n++
-      sum += query.tally(v)
-    }
+    const tally = new Tally(query)
+    const sink = (v: unknown) => tally.add(v)
     const cpu = process.cpuUsage()
     const start = performance.now()
     await run(gen, events, sink)
@@ -72,8 +67,9 @@ async function main(): Promise<void> {
       wallMs,
       cpuMs: (c.user + c.system) / 1000,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
-      outputs: n,
-      checksum: sum,
+      outputs: tally.n,
+      rows: tally.rows,
+      checksum: tally.sum,
     }
   }
   process.stdout.write(`${JSON.stringify(out)}\n`)

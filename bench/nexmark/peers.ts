@@ -3,13 +3,19 @@
 // same result rows as Eddy's queries produce, so outputs and checksums can be compared.
 //
 // What each cannot express (so is not run):
-// - RxJS: no event time, watermarks or keyed event-time windows (windowTime/bufferTime run on
-//   the scheduler's clock): q5, q7, q11 would be the hand-written loop inside a `scan`.
-// - kafka-streams (nodefluent): stateless operators on most.js, per-key counters, and one
-//   `window(from, to)` over a fixed time range; no keyed tumbling, hopping or session windows:
-//   q5, q7, q11.
-// - @kafkats/flow expresses all six; its windows never close (an updating table per window, as
-//   Kafka Streams without suppress), so its answer is the final state of that table.
+// - RxJS: no event time, watermarks, keyed event-time windows (windowTime/bufferTime run on the
+//   scheduler's clock) or keyed state for joins: q3, q4, q5, q7, q8, q9, q11 would be the
+//   hand-written loop inside a `scan`.
+// - kafka-streams (nodefluent): stateless operators on most.js, per-key counters, one
+//   `window(from, to)` over a fixed time range, and an `innerJoin` without windows or event
+//   time: no keyed tumbling, hopping or session windows, no interval joins (q3, q4, q5, q7, q8,
+//   q9, q11).
+// - @kafkats/flow: q0, q1, q2, q5, q7, q11. Its windows never close (an updating table per
+//   window, as Kafka Streams without suppress), so its answer is the final state of that table.
+//   Its stream–stream join needs key and value codecs on both sides, and a re-keyed stream
+//   (selectKey, map) has lost its key codec, so every Nexmark join (by seller, by auction) would
+//   have to go through a topic, which its TestDriver does not feed back ("Stream-stream join
+//   requires key and value codecs"): q3, q4, q8, q9.
 import { codec, TimeWindows as KafkatsTimeWindows, SessionWindows } from '@kafkats/flow'
 import { TestDriver } from '@kafkats/flow/testing'
 import { KafkaStreams } from 'kafka-streams'

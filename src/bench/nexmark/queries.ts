@@ -4,8 +4,8 @@
 //
 // Event time is the record timestamp, which is each event's `dateTime`. Windows close when the
 // watermark passes their end; the runs give it 4 s of out-of-orderness, as the reference does.
-import { aggregate, hopping, type Stream, session, tumbling, type WindowResult } from '../../index.js'
-import { type Bid, isBid, type NexmarkEvent } from './model.js'
+import { aggregate, hopping, reduce, type Stream, session, tumbling, type WindowResult } from '../../index.js'
+import { type Auction, type Bid, isAuction, isBid, isPerson, type NexmarkEvent } from './model.js'
 
 export type EventStream = Stream<null, NexmarkEvent>
 
@@ -22,6 +22,38 @@ export interface EuroBid {
 export interface SelectedBid {
   readonly auction: number
   readonly price: number
+}
+
+/** q3: a seller in OR, ID or CA and an auction of theirs in category 10. */
+export interface LocalItem {
+  readonly name: string
+  readonly city: string
+  readonly state: string
+  readonly id: number
+}
+
+/** q4: per category, the average winning price of its auctions so far. */
+export interface CategoryAverage {
+  readonly category: number
+  readonly average: number
+}
+
+/** q8: a person who registered and opened an auction in the same 10 s window. */
+export interface NewSeller {
+  readonly id: number
+  readonly name: string
+  readonly start: number
+}
+
+/** q9: an auction's winning bid so far (highest price in its open interval; ties: earliest, then lowest bidder). */
+export interface WinningBid {
+  readonly auction: number
+  readonly seller: number
+  readonly category: number
+  readonly expires: number
+  readonly bidder: number
+  readonly price: number
+  readonly dateTime: number
 }
 
 /** q5: an auction with the most bids in a hopping window [start, end), and how many. */
@@ -53,6 +85,12 @@ export const Q5_WINDOW_MS = 10_000
 export const Q5_EVERY_MS = 2_000
 export const Q7_WINDOW_MS = 10_000
 export const Q11_GAP_MS = 10_000
+export const Q8_WINDOW_MS = 10_000
+/**
+ * The DSL's stream–stream joins are windowed; q3, q4 and q9 join without a time bound (as Flink's
+ * regular joins do), so a window far longer than any run's event time stands in for none.
+ */
+export const UNBOUNDED_JOIN_WINDOW = '1d'
 /** The reference's watermark: event time less 4 s. */
 export const OUT_OF_ORDERNESS_MS = 4_000
 
@@ -62,6 +100,8 @@ export interface NexmarkQuery<V> {
   /** `append`: every result is final; `updating`: the last result per key is the answer. */
   readonly output: 'append' | 'updating'
   build(events: EventStream): Stream<unknown, V>
+  /** Updating queries: the key of a result (its last value per key is the answer). */
+  keyOf?(result: V): number
   /**
    * A small integer per result; the sum over results (any order) lets runs of different systems
    * be compared without keeping their outputs.
@@ -215,20 +255,168 @@ const q11: NexmarkQuery<BidderSession> = {
   tally: (s) => tally4(s.bidder, s.bids, s.start, s.end),
 }
 
-/** Queries that need joins, which the DSL does not have yet. */
-export const PENDING_QUERIES: Readonly<Record<string, string>> = {
-  q3: 'a stream-stream join of persons and auctions',
-  q4: 'a join of bids to auctions within their open interval',
-  q8: 'a windowed join of persons and auctions',
-  q9: 'a join of bids to auctions within their open interval',
+const q3: NexmarkQuery<LocalItem> = {
+  name: 'q3',
+  title: 'local item suggestion: sellers in OR, ID or CA and their auctions in category 10',
+  output: 'append',
+  build: (events) => {
+    const sellers = events
+      .filter(isPerson)
+      .filter((p) => p.state === 'OR' || p.state === 'ID' || p.state === 'CA')
+      .selectKey((p) => p.id)
+    return events
+      .filter(isAuction)
+      .filter((a) => a.category === 10)
+      .selectKey((a) => a.seller)
+      .join(sellers, (a, p) => ({ name: p.name, city: p.city, state: p.state, id: a.id }), {
+        within: UNBOUNDED_JOIN_WINDOW,
+        name: 'q3-join',
+      })
+  },
+  tally: (r) => tally2(r.id, r.name.length * 1000 + r.city.length * 10 + r.state.charCodeAt(0)),
 }
+
+/** Bids joined with their auction, kept when inside the auction's open interval (q4, q9). */
+function bidsInAuctions(events: EventStream, name: string): Stream<number, { bid: Bid; auction: Auction }> {
+  const auctions = events.filter(isAuction).selectKey((a) => a.id)
+  return (
+    events
+      .filter(isBid)
+      .selectKey((b) => b.auction)
+      // A bid at t meets the auctions opened at or before t (and not after).
+      .join(auctions, (bid, auction) => ({ bid, auction }), {
+        before: UNBOUNDED_JOIN_WINDOW,
+        after: 0,
+        name,
+      })
+      .filter((j) => j.bid.dateTime <= j.auction.expires)
+  )
+}
+
+/** An auction's highest price so far, and the one before it (so a later step can correct a sum). */
+interface Winning {
+  readonly category: number
+  readonly price: number
+  readonly previous: number | null
+}
+
+const q4: NexmarkQuery<CategoryAverage> = {
+  name: 'q4',
+  title: 'average price per category: the mean winning bid of the auctions of each category',
+  output: 'updating',
+  build: (events) =>
+    bidsInAuctions(events, 'q4-join')
+      .groupByKey()
+      .aggregate(
+        aggregate<{ bid: Bid; auction: Auction }, Winning | null>({
+          init: () => null,
+          add: (w, j) =>
+            w === null
+              ? { category: j.auction.category, price: j.bid.price, previous: null }
+              : { category: w.category, price: Math.max(w.price, j.bid.price), previous: w.price },
+        }),
+        { name: 'q4-winning' },
+      )
+      .toStream()
+      // The DSL has no re-grouping of a table (with a subtractor): each update carries the
+      // auction's previous price, and the sum per category is corrected by the difference.
+      .filter((w): w is Winning => w !== null)
+      .groupBy((w) => w.category, { name: 'q4-by-category' })
+      .aggregate(
+        aggregate<Winning, { sum: number; auctions: number }>({
+          init: () => ({ sum: 0, auctions: 0 }),
+          add: (acc, w) => ({
+            sum: acc.sum + w.price - (w.previous ?? 0),
+            auctions: acc.auctions + (w.previous === null ? 1 : 0),
+          }),
+        }),
+        { name: 'q4-average' },
+      )
+      .toStream()
+      .map((acc, r) => ({ key: r.key, value: { category: r.key, average: acc.sum / acc.auctions } })),
+  keyOf: (r) => r.category,
+  tally: (r) => tally2(r.category, Math.round(r.average * 1000)),
+}
+
+const q8: NexmarkQuery<NewSeller> = {
+  name: 'q8',
+  title: 'monitor new users: people who registered and opened an auction in the same 10 s window',
+  output: 'append',
+  build: (events) => {
+    const registered = events
+      .filter(isPerson)
+      .groupBy((p) => p.id, { name: 'q8-by-person' })
+      .window(tumbling({ size: Q8_WINDOW_MS }))
+      .aggregate(aggregate<{ name: string }, string>({ init: () => '', add: (_name, p) => p.name }), {
+        name: 'q8-registered',
+      })
+      .final()
+    const sold = events
+      .filter(isAuction)
+      .groupBy((a) => a.seller, { name: 'q8-by-seller' })
+      .window(tumbling({ size: Q8_WINDOW_MS }))
+      .count({ name: 'q8-sold' })
+      .final()
+    // A window's final results carry the time of its last ms: the same window, the same time.
+    return registered
+      .join(
+        sold,
+        (p, a, id) => ({ id, name: p.value, start: p.start, sameWindow: p.start === a.start }),
+        // The grace lets each side wait for the other to come through its repartition.
+        { within: 0, grace: Q8_WINDOW_MS, name: 'q8-join' },
+      )
+      .filter((r) => r.sameWindow)
+      .mapValues((r) => ({ id: r.id, name: r.name, start: r.start }))
+  },
+  tally: (r) => tally3(r.id, r.start, r.name.length),
+}
+
+/** The better of two bids: higher price, then earlier, then the lower bidder id. */
+function better(a: Bid, b: Bid): Bid {
+  if (a.price !== b.price) return a.price > b.price ? a : b
+  if (a.dateTime !== b.dateTime) return a.dateTime < b.dateTime ? a : b
+  return a.bidder <= b.bidder ? a : b
+}
+
+const q9: NexmarkQuery<WinningBid> = {
+  name: 'q9',
+  title: 'winning bids: every auction with its highest bid inside its open interval',
+  output: 'updating',
+  build: (events) =>
+    bidsInAuctions(events, 'q9-join')
+      .groupByKey()
+      .aggregate(
+        reduce<{ bid: Bid; auction: Auction }>((x, y) => (better(x.bid, y.bid) === x.bid ? x : y)),
+        { name: 'q9-winning' },
+      )
+      .toStream()
+      .filter((w): w is { bid: Bid; auction: Auction } => w !== null)
+      .mapValues((w) => ({
+        auction: w.auction.id,
+        seller: w.auction.seller,
+        category: w.auction.category,
+        expires: w.auction.expires,
+        bidder: w.bid.bidder,
+        price: w.bid.price,
+        dateTime: w.bid.dateTime,
+      })),
+  keyOf: (r) => r.auction,
+  tally: (r) => tally4(r.auction, r.price, r.bidder, r.dateTime),
+}
+
+/** Queries the DSL cannot express yet (none since joins landed). */
+export const PENDING_QUERIES: Readonly<Record<string, string>> = {}
 
 export const QUERIES: Readonly<Record<string, NexmarkQuery<unknown>>> = {
   q0,
   q1,
   q2,
+  q3,
+  q4,
   q5,
   q7,
+  q8,
+  q9,
   q11,
 } as Record<string, NexmarkQuery<unknown>>
 

@@ -40,8 +40,11 @@ export interface NexmarkResult {
   readonly cpuMs: number
   /** The process's peak resident set size so far. */
   readonly peakRssBytes: number
+  /** Results emitted (for updating queries, every update). */
   readonly outputs: number
-  /** The sum of the query's tally over every output (compares runs of different systems). */
+  /** Rows of the answer: the results, or for updating queries the final result per key. */
+  readonly rows: number
+  /** The sum of the query's tally over the rows (compares runs of different systems). */
   readonly checksum: number
 }
 
@@ -74,22 +77,41 @@ export function nexmarkQuery(name: string): NexmarkQuery<unknown> {
   )
 }
 
-/** A sink that keeps nothing but a count, a checksum and the latest outputs (so none is optimised away). */
-class Tally {
+/**
+ * A sink that keeps nothing but a count, a checksum and the latest outputs (so none is optimised
+ * away); for an updating query, the last result per key (the answer is that final state).
+ */
+export class Tally {
   n = 0
-  sum = 0
+  private appendSum = 0
   private readonly kept: unknown[] = new Array(1024)
+  private readonly last: Map<number, unknown> | null
 
   constructor(
     private readonly query: NexmarkQuery<unknown>,
     private readonly onResult?: (value: unknown) => void,
-  ) {}
+  ) {
+    this.last = query.keyOf === undefined ? null : new Map()
+  }
 
   add(value: unknown): void {
     this.kept[this.n & 1023] = value
     this.n++
-    this.sum += this.query.tally(value)
+    if (this.last !== null) this.last.set(this.query.keyOf!(value), value)
+    else this.appendSum += this.query.tally(value)
     this.onResult?.(value)
+  }
+
+  /** Rows of the answer: every result, or for an updating query the final one per key. */
+  get rows(): number {
+    return this.last === null ? this.n : this.last.size
+  }
+
+  get sum(): number {
+    if (this.last === null) return this.appendSum
+    let sum = 0
+    for (const v of this.last.values()) sum += this.query.tally(v)
+    return sum
   }
 }
 
@@ -131,7 +153,7 @@ function result(
   events: number,
   wallMs: number,
   cpuMs: number,
-  tally: { n: number; sum: number },
+  tally: Tally,
 ): NexmarkResult {
   return {
     query: query.name,
@@ -144,6 +166,7 @@ function result(
     cpuMs,
     peakRssBytes: peakRssBytes(),
     outputs: tally.n,
+    rows: tally.rows,
     checksum: tally.sum,
   }
 }
