@@ -307,9 +307,9 @@ function main(): void {
       'session windows and no interval joins; @kafkats/flow cannot join re-keyed streams without a topic (its join needs key codecs that ' +
       '`selectKey` drops), which its TestDriver does not feed back (see `bench/nexmark/peers.ts`). ' +
       '\\* Flink and Feldera figures are the published ones (NEXMARK.md), per core, **not measured here**, on other machines with the ' +
-      "reference generator; they are context, not a comparison. ' +
+      'reference generator; they are context, not a comparison. ' +
       'q3, q4 and q9 use stream–stream joins with a 1-day window standing in for an unbounded join (runs span seconds to minutes of ' +
-      'event time); q4 and q9 are updating queries, checked on their final state (the last result per key).",
+      'event time); q4 and q9 are updating queries, checked on their final state (the last result per key).',
     '',
     main,
     '',
