@@ -19,8 +19,16 @@ export const LAYER_RULES: Readonly<Record<string, readonly string[] | '*'>> = {
   server: ['core', 'plan', 'runtime', 'observe'],
   cli: '*',
   testing: '*',
+  // Benchmarks shipped with the package (`eddy bench`): they drive the runtime directly.
+  bench: '*',
   // src/index.ts, the public API.
   index: '*',
+}
+
+/** Layers only the listed layers may import (besides themselves), whatever the others' rules say. */
+export const IMPORTED_ONLY_BY: Readonly<Record<string, readonly string[]>> = {
+  // The public API and the product never depend on benchmark code; only the CLI runs it.
+  bench: ['cli'],
 }
 
 export interface LayerViolation {
@@ -69,6 +77,11 @@ export function checkFile(file: string, source: string): LayerViolation[] {
       continue
     }
     const to = layerOf(path.posix.relative('src', target))
+    const onlyBy = to === null ? undefined : IMPORTED_ONLY_BY[to]
+    if (to !== from && onlyBy !== undefined && !onlyBy.includes(from)) {
+      report(specifier, `layer '${to}' may be imported only by ${onlyBy.join(', ')}`)
+      continue
+    }
     if (to === from || allowed === '*') continue
     if (to === null || !allowed.includes(to)) {
       const may = allowed.length === 0 ? 'nothing of ours' : allowed.join(', ')

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { EddyError, isEddyError } from '../core/errors.js'
 import { EventLog } from '../log/event-log.js'
+import { register as registerBench } from './commands/bench.js'
 import { register as registerBroker } from './commands/broker.js'
 import { register as registerConsume } from './commands/consume.js'
 import { register as registerProduce } from './commands/produce.js'
@@ -86,6 +87,7 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
   registerConsume(program, ctx)
   registerBroker(program, ctx)
   registerUsers(program, ctx)
+  registerBench(program, ctx)
   trackCommandPath(program, (sub) => {
     commandPath = `${commandPath} ${sub.name()}`
   })
