@@ -346,8 +346,6 @@ describe('durable stores', () => {
   })
 })
 
-export type { Clock }
-
 describe('the read cache of committed entries', () => {
   it('keeps at most cleanEntriesMax committed entries; evicted ones read back from lmdb', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-readcache-'))
