@@ -1,13 +1,14 @@
 // Benchmark of the Kafka-protocol broker against Redis Streams and NATS JetStream: the same
 // records (count and size) produced with acknowledgements, then consumed from the beginning, over
-// loopback. Eddy's broker runs in this process on a temporary data directory; kcat runs as its own
-// process; the Node clients (@platformatic/kafka, ioredis, nats) run in a worker thread, so every
-// server and its client have a core each. redis-server and nats-server (Debian's) are started
-// and stopped here on free 127.0.0.1 ports; as root, they are installed with apt-get if missing.
+// loopback. Every server runs as a process of its own: Eddy's broker as a child of this script (on
+// a temporary data directory), redis-server and nats-server (Debian's; as root, installed with
+// apt-get if missing) on free 127.0.0.1 ports. kcat runs as its own process; the Node clients
+// (@platformatic/kafka, ioredis, nats) run in a worker thread, so every server and its client have
+// a core each. Each row also reports the CPU seconds its server and its client used (Linux /proc).
 // Writes its table to docs/benchmarks.md under "## Broker (npm run bench:broker)".
 //   npm run bench:broker             1,000,000 records of 100 bytes
 //   npm run bench:broker -- --quick  200,000 records
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process'
 import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
@@ -23,6 +24,13 @@ const RUNS = 3
 /** Redis and JetStream, whose producers here get far fewer records/s, run on a fifth of the records in --quick. */
 const TARGET_VS_REDIS = 3
 const TARGET_VS_JETSTREAM = 10
+/**
+ * Young generation of every Node client's worker (V8's default semi-spaces are 16 MB, so about
+ * 48 MB). A larger one is the usual Node tuning for allocation-heavy throughput; it took a third
+ * off @platformatic/kafka's CPU per record here and did not change ioredis's. Rows marked
+ * "Node defaults" run without it.
+ */
+const CLIENT_YOUNG_GENERATION_MB = 128
 
 const SECTION = '## Broker (npm run bench:broker)'
 const docsFile = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url))
@@ -40,6 +48,52 @@ type Task =
 interface TaskResult {
   readonly seconds: number
   readonly records: number
+  /** CPU seconds of the client's thread while timed (null off Linux). */
+  readonly clientCpuS: number | null
+}
+
+// ---- CPU accounting: Linux /proc, null elsewhere --------------------------------------------
+
+/** /proc reports CPU time in USER_HZ, 100 on Linux. */
+const CLOCK_TICKS = 100
+
+/** User + system CPU seconds from a /proc stat file; `children` reads those of reaped children. */
+function statCpuS(file: string, children = false): number | null {
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch {
+    return null
+  }
+  // Fields after the command name (which may hold spaces): index 0 is field 3, utime is field 14.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  const i = children ? 13 : 11
+  return (Number(fields[i]) + Number(fields[i + 1])) / CLOCK_TICKS
+}
+/** The calling thread's CPU seconds (sync fs calls run on the calling thread). */
+const threadCpuS = () => statCpuS('/proc/thread-self/stat')
+const processCpuS = (pid: number = process.pid) => statCpuS(`/proc/${pid}/stat`)
+/** CPU of this process's children that have exited (and theirs): kcat, redis-benchmark. */
+const childrenCpuS = () => statCpuS('/proc/self/stat', true)
+const cpuDelta = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a)
+
+/** Times the measured part of a task in the worker, telling the main thread when it starts and ends. */
+function timer(): { start(): void; stop(): { seconds: number; clientCpuS: number | null } } {
+  let t0 = 0
+  let cpu0: number | null = null
+  return {
+    start() {
+      parentPort?.postMessage({ mark: 'start' })
+      cpu0 = threadCpuS()
+      t0 = performance.now()
+    },
+    stop() {
+      const seconds = (performance.now() - t0) / 1000
+      const clientCpuS = cpuDelta(cpu0, threadCpuS())
+      parentPort?.postMessage({ mark: 'stop' })
+      return { seconds, clientCpuS }
+    },
+  }
 }
 
 /** Distinct 100-byte values, cycled. */
@@ -68,6 +122,7 @@ async function windowed(
 
 async function runTask(task: Task): Promise<TaskResult> {
   const pool = values()
+  const timed = timer()
   switch (task.kind) {
     case 'kafka-produce': {
       const { Producer, ProduceAcks } = await import('@platformatic/kafka')
@@ -76,18 +131,20 @@ async function runTask(task: Task): Promise<TaskResult> {
         bootstrapBrokers: [`127.0.0.1:${task.port}`],
         acks: ProduceAcks.ALL,
         autocreateTopics: false,
+        // As many requests on the connection as sends in flight (its default is 5).
+        maxInflights: 8,
       })
       await producer.send({ messages: [{ topic: `${task.topic}-warmup`, value: pool[0]! }] })
-      const t0 = performance.now()
+      timed.start()
       // One Produce request per send (one batch of 1,000 records), 8 in flight.
       await windowed(task.records, 1000, 8, (from, to) => {
         const messages = []
         for (let i = from; i < to; i++) messages.push({ topic: task.topic, value: pool[i % pool.length]! })
         return producer.send({ messages })
       })
-      const seconds = (performance.now() - t0) / 1000
+      const { seconds, clientCpuS } = timed.stop()
       await producer.close()
-      return { seconds, records: task.records }
+      return { seconds, records: task.records, clientCpuS }
     }
     case 'kafka-consume': {
       const { Consumer } = await import('@platformatic/kafka')
@@ -100,7 +157,7 @@ async function runTask(task: Task): Promise<TaskResult> {
         maxBytes: 1024 * 1024,
         highWaterMark: 65536,
       })
-      const t0 = performance.now()
+      timed.start()
       const stream = await consumer.consume({ topics: [task.topic], mode: 'earliest', autocommit: false })
       let n = 0
       await new Promise<void>((resolve, reject) => {
@@ -109,33 +166,33 @@ async function runTask(task: Task): Promise<TaskResult> {
           if (++n === task.records) resolve()
         })
       })
-      const seconds = (performance.now() - t0) / 1000
+      const { seconds, clientCpuS } = timed.stop()
       await stream.close()
       await consumer.close()
-      return { seconds, records: n }
+      return { seconds, records: n, clientCpuS }
     }
     case 'redis-produce': {
       const { Redis } = await import('ioredis')
       const redis = new Redis({ port: task.port, host: '127.0.0.1' })
       await redis.ping()
-      const t0 = performance.now()
+      timed.start()
       // XADD pipelined: 1,000 commands per pipeline, 8 pipelines in flight.
       await windowed(task.records, 1000, 8, (from, to) => {
         const p = redis.pipeline()
         for (let i = from; i < to; i++) p.xadd(task.key, '*', 'v', pool[i % pool.length]!)
         return p.exec()
       })
-      const seconds = (performance.now() - t0) / 1000
+      const { seconds, clientCpuS } = timed.stop()
       const length = await redis.xlen(task.key)
       redis.disconnect()
       if (length !== task.records) throw new Error(`XLEN ${length}, expected ${task.records}`)
-      return { seconds, records: task.records }
+      return { seconds, records: task.records, clientCpuS }
     }
     case 'redis-consume': {
       const { Redis } = await import('ioredis')
       const redis = new Redis({ port: task.port, host: '127.0.0.1' })
       await redis.ping()
-      const t0 = performance.now()
+      timed.start()
       let n = 0
       let last = '0-0'
       while (n < task.records) {
@@ -147,24 +204,24 @@ async function runTask(task: Task): Promise<TaskResult> {
         n += entries.length
         last = entries[entries.length - 1]![0].toString()
       }
-      const seconds = (performance.now() - t0) / 1000
+      const { seconds, clientCpuS } = timed.stop()
       redis.disconnect()
-      return { seconds, records: n }
+      return { seconds, records: n, clientCpuS }
     }
     case 'nats-produce': {
       const { connect } = await import('nats')
       const nc = await connect({ servers: `127.0.0.1:${task.port}` })
       const js = nc.jetstream()
-      const t0 = performance.now()
+      timed.start()
       // Publish with acks: every publish waits for its PubAck; 1,000 in flight per lane, 8 lanes.
       await windowed(task.records, 1000, 8, (from, to) => {
         const acks = []
         for (let i = from; i < to; i++) acks.push(js.publish(task.subject, pool[i % pool.length]!))
         return Promise.all(acks)
       })
-      const seconds = (performance.now() - t0) / 1000
+      const { seconds, clientCpuS } = timed.stop()
       await nc.close()
-      return { seconds, records: task.records }
+      return { seconds, records: task.records, clientCpuS }
     }
     case 'nats-consume': {
       const { AckPolicy, connect, DeliverPolicy } = await import('nats')
@@ -176,17 +233,17 @@ async function runTask(task: Task): Promise<TaskResult> {
         deliver_policy: DeliverPolicy.All,
       })
       const consumer = await nc.jetstream().consumers.get(task.stream, 'bench')
-      const t0 = performance.now()
+      timed.start()
       const messages = await consumer.consume({ max_messages: 10_000 })
       let n = 0
       for await (const _ of messages) {
         if (++n === task.records) break
       }
-      const seconds = (performance.now() - t0) / 1000
+      const { seconds, clientCpuS } = timed.stop()
       // Leaving the loop stops the consumer; its close() would wait forever (nats.js 2.29).
       messages.stop()
       await nc.close()
-      return { seconds, records: n }
+      return { seconds, records: n, clientCpuS }
     }
   }
 }
@@ -196,21 +253,46 @@ if (!isMainThread) {
   parentPort?.postMessage(result)
 }
 
-/** Runs `task` in a worker thread (so the client has its own core and event loop). */
-function inWorker(task: Task): Promise<TaskResult> {
+interface WorkerResult extends TaskResult {
+  /** `serverCpuS` read when the timed part started and stopped. */
+  readonly serverCpuS: number | null
+}
+
+/**
+ * Runs `task` in a worker thread (so the client has its own core and event loop) with a young
+ * generation of `youngGenerationMb` (null: V8's default); `serverCpuS` is read when the worker
+ * starts and stops timing.
+ */
+function inWorker(
+  task: Task,
+  serverCpuS: () => number | null,
+  youngGenerationMb: number | null = CLIENT_YOUNG_GENERATION_MB,
+): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     // Workers do not inherit `--import tsx` on Node 20: the worker registers tsx, then loads this file.
     const worker = new Worker(
       `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}) })`,
-      { eval: true, workerData: task },
+      {
+        eval: true,
+        workerData: task,
+        ...(youngGenerationMb === null
+          ? {}
+          : { resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb } }),
+      },
     )
     let result: TaskResult | undefined
-    worker.on('message', (r: TaskResult) => {
-      result = r
+    let cpuStart: number | null = null
+    let cpuStop: number | null = null
+    worker.on('message', (m: TaskResult | { mark: 'start' | 'stop' }) => {
+      if (!('mark' in m)) result = m
+      else if (m.mark === 'start') cpuStart = serverCpuS()
+      else cpuStop = serverCpuS()
     })
     worker.on('error', reject)
     worker.on('exit', (code) =>
-      result !== undefined ? resolve(result) : reject(new Error(`${task.kind} worker exited with ${code}`)),
+      result !== undefined
+        ? resolve({ ...result, serverCpuS: cpuDelta(cpuStart, cpuStop) })
+        : reject(new Error(`${task.kind} worker exited with ${code}`)),
     )
   })
 }
@@ -250,6 +332,7 @@ function ensureServers(): string | null {
 
 interface Server {
   readonly port: number
+  readonly pid: number
   readonly version: string
   stop(): Promise<void>
 }
@@ -295,6 +378,7 @@ async function startProcess(command: string, args: string[], port: number, versi
   }
   return {
     port,
+    pid: child.pid!,
     version,
     async stop() {
       child.kill('SIGTERM')
@@ -355,12 +439,15 @@ interface Run {
   readonly stdout: string
   readonly stderr: string
   readonly seconds: number
+  /** CPU seconds of the command line's processes (start-up included). */
+  readonly clientCpuS: number | null
 }
 
-/** Runs a shell command line asynchronously (the broker in this process keeps serving), timing it. */
+/** Runs a shell command line asynchronously, timing it. */
 function sh(commandLine: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now()
+    const cpu0 = childrenCpuS()
     const child = spawn('sh', ['-c', commandLine], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
@@ -371,7 +458,105 @@ function sh(commandLine: string): Promise<Run> {
       stderr += d.toString()
     })
     child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - t0) / 1000 }))
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stdout,
+        stderr,
+        seconds: (performance.now() - t0) / 1000,
+        clientCpuS: cpuDelta(cpu0, childrenCpuS()),
+      }),
+    )
+  })
+}
+
+// ---- Eddy's broker, in a child process of its own (as redis-server and nats-server are) --------
+
+/** Set in the environment of the child process that serves Eddy's broker. */
+const BROKER_CHILD = 'EDDY_BENCH_BROKER'
+
+type BrokerOp = { op: 'createTopic'; topic: string } | { op: 'latestOffset'; topic: string } | { op: 'close' }
+type BrokerRequest = BrokerOp & { id: number }
+type BrokerReply = { id: number; value: number } | { port: number }
+
+/** The child's side: a broker over a log in `dir` with fsync policy `fsync`, driven over IPC. */
+async function serveBroker(dir: string, fsync: 'never' | 'always'): Promise<void> {
+  const { Broker } = await import('../src/broker/broker.js')
+  const { GroupCoordinator } = await import('../src/broker/group-coordinator.js')
+  const { EventLog } = await import('../src/log/event-log.js')
+  const log = EventLog.open({ dir, fsync: { kind: fsync }, maintenanceIntervalMs: 0 })
+  const groups = new GroupCoordinator({ initialRebalanceDelayMs: 0 })
+  const silent = { info() {}, warn() {}, error() {} }
+  const broker = await Broker.start({ log, port: 0, logger: silent, groups })
+  const reply = (m: BrokerReply) => process.send?.(m)
+  process.on('message', async (m: BrokerRequest) => {
+    switch (m.op) {
+      case 'createTopic':
+        log.createTopic(m.topic)
+        return reply({ id: m.id, value: 0 })
+      case 'latestOffset':
+        return reply({ id: m.id, value: log.latestOffset(m.topic, 0) })
+      case 'close':
+        await broker.close()
+        groups.close()
+        await log.close()
+        reply({ id: m.id, value: 0 })
+        process.disconnect()
+    }
+  })
+  // The parent gone (killed, interrupted): nothing to serve any more.
+  process.on('disconnect', () => process.exit(0))
+  reply({ port: broker.port })
+}
+
+interface EddyServer {
+  readonly port: number
+  readonly pid: number
+  createTopic(topic: string): Promise<void>
+  latestOffset(topic: string): Promise<number>
+  stop(): Promise<void>
+}
+
+/** Forks this file as Eddy's broker (tsx comes with process.execArgv). */
+function startEddy(dir: string, fsync: 'never' | 'always'): Promise<EddyServer> {
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, [BROKER_CHILD]: JSON.stringify({ dir, fsync }) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  children.add(child)
+  child.on('exit', () => children.delete(child))
+  let nextId = 0
+  const pending = new Map<number, (value: number) => void>()
+  const call = (req: BrokerOp) =>
+    new Promise<number>((resolve, reject) => {
+      const id = nextId++
+      pending.set(id, resolve)
+      child.send({ ...req, id }, (err) => {
+        if (err) reject(err)
+      })
+    })
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`Eddy's broker (fsync ${fsync}) exited with ${code}`)))
+    child.on('message', (m: BrokerReply) => {
+      if ('port' in m) {
+        resolve({
+          port: m.port,
+          pid: child.pid!,
+          createTopic: async (topic) => {
+            await call({ op: 'createTopic', topic })
+          },
+          latestOffset: (topic) => call({ op: 'latestOffset', topic }),
+          async stop() {
+            const exited = new Promise<void>((r) => child.once('exit', () => r()))
+            await call({ op: 'close' })
+            await exited
+          },
+        })
+        return
+      }
+      pending.get(m.id)?.(m.value)
+      pending.delete(m.id)
+    })
   })
 }
 
@@ -380,6 +565,10 @@ function sh(commandLine: string): Promise<Run> {
 interface Measure {
   readonly recordsPerS: number
   readonly seconds: number
+  /** CPU seconds of the server while timed (Eddy: this process less the client's thread). */
+  readonly serverCpuS: number | null
+  /** CPU seconds of the client while timed (kcat, redis-benchmark: their processes, start-up included). */
+  readonly clientCpuS: number | null
 }
 
 interface Row {
@@ -400,8 +589,25 @@ function median(xs: number[]): number {
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')
 const fmtMB = (recordsPerS: number) => ((recordsPerS * VALUE_BYTES) / (1024 * 1024)).toFixed(1)
 
-function measureOf(records: number, seconds: number): Measure {
-  return { recordsPerS: records / seconds, seconds }
+function measureOf(
+  records: number,
+  seconds: number,
+  serverCpuS: number | null,
+  clientCpuS: number | null,
+): Measure {
+  return { recordsPerS: records / seconds, seconds, serverCpuS, clientCpuS }
+}
+
+/** A worker's run against a server process. */
+function workerMeasure(records: number, r: WorkerResult): Measure {
+  return measureOf(records, r.seconds, r.serverCpuS, r.clientCpuS)
+}
+
+/** Runs a command line against the server process `pid`, reading that server's CPU around it. */
+async function shWith(pid: number, commandLine: string): Promise<Run & { serverCpuS: number | null }> {
+  const cpu0 = processCpuS(pid)
+  const run = await sh(commandLine)
+  return { ...run, serverCpuS: cpuDelta(cpu0, processCpuS(pid)) }
 }
 
 function check(what: string, got: number, want: number): void {
@@ -423,9 +629,6 @@ function writeDocs(section: string): void {
 async function main(): Promise<void> {
   const started = performance.now()
   const say = (s: string) => process.stderr.write(`${s}\n`)
-  const { Broker } = await import('../src/broker/broker.js')
-  const { GroupCoordinator } = await import('../src/broker/group-coordinator.js')
-  const { EventLog } = await import('../src/log/event-log.js')
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-bench-broker-'))
   const cleanups: (() => Promise<void> | void)[] = [() => fs.rmSync(work, { recursive: true, force: true })]
   const unavailable: string[] = []
@@ -457,21 +660,10 @@ async function main(): Promise<void> {
       fs.closeSync(fd)
     }
 
-    const silent = { info() {}, warn() {}, error() {} }
-    const startEddy = async (fsync: 'never' | 'always') => {
-      const dir = path.join(work, `eddy-${fsync}`)
-      const log = EventLog.open({ dir, fsync: { kind: fsync }, maintenanceIntervalMs: 0 })
-      const groups = new GroupCoordinator({ initialRebalanceDelayMs: 0 })
-      const broker = await Broker.start({ log, port: 0, logger: silent, groups })
-      cleanups.unshift(async () => {
-        await broker.close()
-        groups.close()
-        await log.close()
-      })
-      return { log, broker }
-    }
-    const eddy = await startEddy('never')
-    const eddyAlways = await startEddy('always')
+    const eddy = await startEddy(path.join(work, 'eddy-never'), 'never')
+    cleanups.unshift(() => eddy.stop())
+    const eddyAlways = await startEddy(path.join(work, 'eddy-always'), 'always')
+    cleanups.unshift(() => eddyAlways.stop())
     const kcatVersion = versionOf('kcat', ['-V'], /(Version \S+ .*?librdkafka \S+)/).replace(
       /Version (\S+) .*?librdkafka (\S+)/,
       '$1, librdkafka $2',
@@ -529,9 +721,25 @@ async function main(): Promise<void> {
           client: 'node',
         })
       : null
+    const pltProduceDefaults = platformatic
+      ? row({
+          name: 'Eddy broker, @platformatic/kafka producer (acks=all), Node defaults',
+          system: 'eddy',
+          op: 'produce',
+          client: 'node',
+        })
+      : null
     const redisProduce = redisAof
       ? row({
           name: 'Redis Streams, XADD pipelined (ioredis), AOF appendfsync no',
+          system: 'redis',
+          op: 'produce',
+          client: 'node',
+        })
+      : null
+    const redisProduceDefaults = redisAof
+      ? row({
+          name: 'Redis Streams, XADD pipelined (ioredis), AOF appendfsync no, Node defaults',
           system: 'redis',
           op: 'produce',
           client: 'node',
@@ -589,86 +797,125 @@ async function main(): Promise<void> {
     for (let run = 1; run <= RUNS; run++) {
       say(`run ${run}/${RUNS}`)
       const topic = `kcat-${run}`
-      eddy.log.createTopic(topic)
-      const brokerAddress = `127.0.0.1:${eddy.broker.port}`
-      const p = await sh(`kcat -P -b ${brokerAddress} -t ${topic} -l ${linesFile}`)
+      await eddy.createTopic(topic)
+      const brokerAddress = `127.0.0.1:${eddy.port}`
+      const p = await shWith(eddy.pid, `kcat -P -b ${brokerAddress} -t ${topic} -l ${linesFile}`)
       if (p.code !== 0) throw new Error(`kcat -P failed: ${p.stderr}`)
-      check('kcat -P', eddy.log.latestOffset(topic, 0), RECORDS)
-      report(kcatProduce, measureOf(RECORDS, p.seconds))
+      check('kcat -P', await eddy.latestOffset(topic), RECORDS)
+      report(kcatProduce, measureOf(RECORDS, p.seconds, p.serverCpuS, p.clientCpuS))
 
       // -c: exit at the last record, rather than after the empty long poll (fetch.wait.max.ms, 500 ms) that -e waits for.
-      const c = await sh(`kcat -C -b ${brokerAddress} -t ${topic} -o beginning -e -c ${RECORDS} -q | wc -l`)
+      const c = await shWith(
+        eddy.pid,
+        `kcat -C -b ${brokerAddress} -t ${topic} -o beginning -e -c ${RECORDS} -q | wc -l`,
+      )
       if (c.code !== 0) throw new Error(`kcat -C failed: ${c.stderr}`)
       check('kcat -C', Number(c.stdout.trim()), RECORDS)
-      report(kcatConsume, measureOf(RECORDS, c.seconds))
+      report(kcatConsume, measureOf(RECORDS, c.seconds, c.serverCpuS, c.clientCpuS))
 
-      eddyAlways.log.createTopic(topic)
-      const ps = await sh(`kcat -P -b 127.0.0.1:${eddyAlways.broker.port} -t ${topic} -l ${linesFile}`)
+      await eddyAlways.createTopic(topic)
+      const ps = await shWith(
+        eddyAlways.pid,
+        `kcat -P -b 127.0.0.1:${eddyAlways.port} -t ${topic} -l ${linesFile}`,
+      )
       if (ps.code !== 0) throw new Error(`kcat -P (fsync always) failed: ${ps.stderr}`)
-      check('kcat -P (fsync always)', eddyAlways.log.latestOffset(topic, 0), RECORDS)
-      report(kcatProduceSync, measureOf(RECORDS, ps.seconds))
+      check('kcat -P (fsync always)', await eddyAlways.latestOffset(topic), RECORDS)
+      report(kcatProduceSync, measureOf(RECORDS, ps.seconds, ps.serverCpuS, ps.clientCpuS))
 
       if (pltProduce !== null && pltConsume !== null) {
         const t = `platformatic-${run}`
-        eddy.log.createTopic(t)
-        eddy.log.createTopic(`${t}-warmup`)
-        const r = await inWorker({
-          kind: 'kafka-produce',
-          port: eddy.broker.port,
-          topic: t,
-          records: RECORDS,
-        })
-        check('@platformatic/kafka produce', eddy.log.latestOffset(t, 0), RECORDS)
-        report(pltProduce, measureOf(RECORDS, r.seconds))
-        const rc = await inWorker({
-          kind: 'kafka-consume',
-          port: eddy.broker.port,
-          topic: t,
-          records: RECORDS,
-        })
+        await eddy.createTopic(t)
+        await eddy.createTopic(`${t}-warmup`)
+        const r = await inWorker({ kind: 'kafka-produce', port: eddy.port, topic: t, records: RECORDS }, () =>
+          processCpuS(eddy.pid),
+        )
+        check('@platformatic/kafka produce', await eddy.latestOffset(t), RECORDS)
+        report(pltProduce, workerMeasure(RECORDS, r))
+        const rc = await inWorker(
+          { kind: 'kafka-consume', port: eddy.port, topic: t, records: RECORDS },
+          () => processCpuS(eddy.pid),
+        )
         check('@platformatic/kafka consume', rc.records, RECORDS)
-        report(pltConsume, measureOf(RECORDS, rc.seconds))
+        report(pltConsume, workerMeasure(RECORDS, rc))
+        if (pltProduceDefaults !== null) {
+          await eddy.createTopic(`${t}-defaults`)
+          await eddy.createTopic(`${t}-defaults-warmup`)
+          const rd = await inWorker(
+            { kind: 'kafka-produce', port: eddy.port, topic: `${t}-defaults`, records: RECORDS },
+            () => processCpuS(eddy.pid),
+            null,
+          )
+          check(
+            '@platformatic/kafka produce (Node defaults)',
+            await eddy.latestOffset(`${t}-defaults`),
+            RECORDS,
+          )
+          report(pltProduceDefaults, workerMeasure(RECORDS, rd))
+        }
       }
 
       if (redisAof !== null && redisProduce !== null && redisConsume !== null) {
         const key = `bench-${run}`
-        const r = await inWorker({ kind: 'redis-produce', port: redisAof.port, key, records: RECORDS })
-        report(redisProduce, measureOf(RECORDS, r.seconds))
-        const rc = await inWorker({ kind: 'redis-consume', port: redisAof.port, key, records: RECORDS })
+        const redisCpu = () => processCpuS(redisAof.pid)
+        const r = await inWorker(
+          { kind: 'redis-produce', port: redisAof.port, key, records: RECORDS },
+          redisCpu,
+        )
+        report(redisProduce, workerMeasure(RECORDS, r))
+        const rc = await inWorker(
+          { kind: 'redis-consume', port: redisAof.port, key, records: RECORDS },
+          redisCpu,
+        )
         check('XREAD', rc.records, RECORDS)
-        report(redisConsume, measureOf(RECORDS, rc.seconds))
+        report(redisConsume, workerMeasure(RECORDS, rc))
+        if (redisProduceDefaults !== null) {
+          const rd = await inWorker(
+            { kind: 'redis-produce', port: redisAof.port, key: `${key}-defaults`, records: RECORDS },
+            redisCpu,
+            null,
+          )
+          report(redisProduceDefaults, workerMeasure(RECORDS, rd))
+        }
       }
       if (redisAof !== null && redisBenchProduce !== null) {
         const key = `bench-c-${run}`
         const value = fs.readFileSync(linesFile, 'latin1').slice(0, VALUE_BYTES)
+        const cpu0 = processCpuS(redisAof.pid)
         const r = await sh(
           `redis-benchmark -p ${redisAof.port} -n ${RECORDS} -c 1 -P 100 -q XADD ${key} '*' v ${value}`,
         )
+        const serverCpu = cpuDelta(cpu0, processCpuS(redisAof.pid))
         const rps = [...r.stdout.matchAll(/([\d.]+) requests per second/g)].at(-1)?.[1]
         if (r.code !== 0 || rps === undefined)
           throw new Error(`redis-benchmark failed: ${r.stdout} ${r.stderr}`)
         const length = await sh(`redis-cli -p ${redisAof.port} XLEN ${key}`)
         check('redis-benchmark XADD', Number(length.stdout.trim()), RECORDS)
-        report(redisBenchProduce, { recordsPerS: Number(rps), seconds: RECORDS / Number(rps) })
+        // Its own rate; the CPU figures cover its whole run, start-up included.
+        report(redisBenchProduce, measureOf(RECORDS, RECORDS / Number(rps), serverCpu, r.clientCpuS))
       }
       if (redisMem !== null && redisMemProduce !== null) {
-        const r = await inWorker({
-          kind: 'redis-produce',
-          port: redisMem.port,
-          key: `bench-${run}`,
-          records: RECORDS,
-        })
-        report(redisMemProduce, measureOf(RECORDS, r.seconds))
+        const r = await inWorker(
+          { kind: 'redis-produce', port: redisMem.port, key: `bench-${run}`, records: RECORDS },
+          () => processCpuS(redisMem.pid),
+        )
+        report(redisMemProduce, workerMeasure(RECORDS, r))
       }
       if (nats !== null && natsProduce !== null && natsConsume !== null) {
         const stream = `BENCH${run}`
         const subject = `bench.${run}`
         await createJetStream(nats.port, stream, subject)
-        const r = await inWorker({ kind: 'nats-produce', port: nats.port, subject, records: RECORDS })
-        report(natsProduce, measureOf(RECORDS, r.seconds))
-        const rc = await inWorker({ kind: 'nats-consume', port: nats.port, stream, records: RECORDS })
+        const natsCpu = () => processCpuS(nats.pid)
+        const r = await inWorker(
+          { kind: 'nats-produce', port: nats.port, subject, records: RECORDS },
+          natsCpu,
+        )
+        report(natsProduce, workerMeasure(RECORDS, r))
+        const rc = await inWorker(
+          { kind: 'nats-consume', port: nats.port, stream, records: RECORDS },
+          natsCpu,
+        )
         check('JetStream consume', rc.records, RECORDS)
-        report(natsConsume, measureOf(RECORDS, rc.seconds))
+        report(natsConsume, workerMeasure(RECORDS, rc))
       }
     }
 
@@ -696,6 +943,13 @@ async function main(): Promise<void> {
     }
     ratio('@platformatic/kafka', eddyNode, 'Redis Streams (ioredis, AOF)', redisNode, TARGET_VS_REDIS)
     ratio('@platformatic/kafka', eddyNode, 'Redis Streams (ioredis, no persistence)', med(redisMemProduce))
+    ratio(
+      '@platformatic/kafka, Node defaults',
+      med(pltProduceDefaults),
+      'Redis Streams (ioredis, AOF, Node defaults)',
+      med(redisProduceDefaults),
+      TARGET_VS_REDIS,
+    )
     ratio('@platformatic/kafka', eddyNode, 'NATS JetStream (nats.js)', jetstream, TARGET_VS_JETSTREAM)
     ratio('kcat', eddyKcat, 'Redis Streams (redis-benchmark, AOF)', redisC, TARGET_VS_REDIS)
     ratio('kcat', eddyKcat, 'NATS JetStream (nats.js; no C client here)', jetstream)
@@ -711,15 +965,46 @@ async function main(): Promise<void> {
     consumeRatio('@platformatic/kafka', med(pltConsume), 'Redis Streams (ioredis XREAD)', med(redisConsume))
     consumeRatio('@platformatic/kafka', med(pltConsume), 'NATS JetStream (nats.js)', med(natsConsume))
 
+    const medianOf = (xs: (number | null)[]) => {
+      const known = xs.filter((x): x is number => x !== null)
+      return known.length === 0 ? null : median(known)
+    }
+    const fmtCpu = (x: number | null) => (x === null ? '–' : x.toFixed(2))
     const header =
-      '| system, client | operation | records | records/s | MB/s | s (median run) |\n|---|---|---:|---:|---:|---:|'
+      '| system, client | operation | records | records/s | MB/s | s (median run) | records/s, runs (min–max) | server CPU s | client CPU s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|'
     const lines = rows
       .filter((r) => r.runs.length > 0)
       .map((r) => {
-        const m = median(r.runs.map((x) => x.recordsPerS))
+        const rates = r.runs.map((x) => x.recordsPerS)
+        const m = median(rates)
         const s = median(r.runs.map((x) => x.seconds))
-        return `| ${r.name} | ${r.op} | ${fmtInt(RECORDS)} | ${fmtInt(m)} | ${fmtMB(m)} | ${s.toFixed(2)} |`
+        const range = `${fmtInt(Math.min(...rates))}–${fmtInt(Math.max(...rates))}`
+        const server = fmtCpu(medianOf(r.runs.map((x) => x.serverCpuS)))
+        const client = fmtCpu(medianOf(r.runs.map((x) => x.clientCpuS)))
+        return `| ${r.name} | ${r.op} | ${fmtInt(RECORDS)} | ${fmtInt(m)} | ${fmtMB(m)} | ${s.toFixed(2)} | ${range} | ${server} | ${client} |`
       })
+    // Server CPU per produced record: what each server spends, whatever the client's speed.
+    const serverCpu = (r: Row | null) => (r === null ? null : medianOf(r.runs.map((x) => x.serverCpuS)))
+    const clientCpu = (r: Row | null) => (r === null ? null : medianOf(r.runs.map((x) => x.clientCpuS)))
+    const perRecord = (r: Row | null) => {
+      const cpu = serverCpu(r)
+      return cpu === null ? null : (cpu / RECORDS) * 1e6
+    }
+    const cpuLines: string[] = []
+    const cpuLine = (name: string, r: Row | null) => {
+      const us = perRecord(r)
+      if (us !== null) cpuLines.push(`${name} ${us.toFixed(2)} µs`)
+    }
+    cpuLine('Eddy (@platformatic/kafka)', pltProduce)
+    cpuLine('Eddy (kcat)', kcatProduce)
+    cpuLine('Redis (ioredis, AOF)', redisProduce)
+    cpuLine('Redis (redis-benchmark, AOF)', redisBenchProduce)
+    cpuLine('JetStream (nats.js)', natsProduce)
+    const busy = (r: Row | null) => {
+      const cpu = clientCpu(r)
+      const s = r === null || r.runs.length === 0 ? null : median(r.runs.map((x) => x.seconds))
+      return cpu === null || s === null ? null : `${fmtCpu(cpu)} CPU s in ${s.toFixed(2)} s`
+    }
     const seconds = (performance.now() - started) / 1000
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
     const versions = [
@@ -735,25 +1020,32 @@ async function main(): Promise<void> {
       `Run ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick)' : ''} · Node ${process.version} · ${cpu} × ${os.cpus().length} · ${os.platform()} ${os.release()} · data in ${os.tmpdir()} · ${versions} · ${seconds.toFixed(0)} s`,
       '',
       `Workload: ${fmtInt(RECORDS)} records of ${VALUE_BYTES} bytes (value only, no key) into one partition / stream, then read back from the beginning, over 127.0.0.1. ` +
-        "Eddy's broker runs in the benchmark's process on a temporary data directory with the log's fsync policy `never` " +
-        '(each append written to the OS, not fsynced), except the row that says `fsync always`; the redis-server and nats-server processes are started by the script: ' +
+        "Every server is a process of its own: Eddy's broker a child of the script, on a temporary data directory, with the log's fsync policy `never` " +
+        '(each append written to the OS, not fsynced), except the row that says `fsync always`; redis-server and nats-server started by the script: ' +
         'Redis with AOF and `appendfsync no` (every command written to the OS, not fsynced; also shown without persistence), JetStream with file storage (fsynced every 2 min by default). ' +
         'Producers wait for acknowledgements: kcat with its defaults (acks=all, batches of up to 10,000 records, linger 5 ms) reading a file of lines (`kcat -P -l`); ' +
-        '@platformatic/kafka `send` of 1,000 records, 8 in flight, acks=all; ioredis pipelines of 1,000 XADD, 8 in flight; redis-benchmark (C) with one connection, pipelines of 100 XADD, its own reported rate; nats.js `js.publish` awaiting every PubAck, 8,000 in flight. ' +
+        '@platformatic/kafka `send` of 1,000 records, 8 in flight (`maxInflights: 8`), acks=all; ioredis pipelines of 1,000 XADD, 8 in flight; redis-benchmark (C) with one connection, pipelines of 100 XADD, its own reported rate; nats.js `js.publish` awaiting every PubAck, 8,000 in flight. ' +
         'Consumers: `kcat -C -o beginning -e -c N -q | wc -l` (-c ends at the last record, before the empty 500 ms long poll that ends `-e`); a @platformatic/kafka consumer (1 MB fetches, stream highWaterMark 65,536; group join included; the broker has no initial rebalance delay); XREAD COUNT 10000 in a loop; a durable JetStream pull consumer with no acks. ' +
-        'kcat rows time the kcat process (start-up included); the Node clients run in a worker thread (their own core) and time from the first send or the consume call, after connecting. Every count is checked. Each row is the median of ' +
-        `${RUNS} runs, interleaved. Ratios are Eddy's records/s over the other system's, client kind against client kind (Node against Node, C against C).`,
+        'kcat rows time the kcat process (start-up included); the Node clients run in a worker thread (their own core) and time from the first send or the consume call, after connecting. ' +
+        `Every Node client's worker has a ${CLIENT_YOUNG_GENERATION_MB} MB young generation (V8's default is about 48 MB), the usual tuning of a Node process for allocation-heavy throughput; the rows marked "Node defaults" run without it. ` +
+        'Server CPU s is what the server process used while timed; client CPU s is the client thread (Node) or process (kcat, redis-benchmark, start-up included), from /proc. Every count is checked. Each row is the median of ' +
+        `${RUNS} runs, interleaved; the range of the runs shows the noise (the machine is shared). Ratios are Eddy's records/s over the other system's, client kind against client kind (Node against Node, C against C).`,
       '',
       header,
       ...lines,
       '',
       ...targets,
-      ...(eddyKcat !== null && eddyNode !== null
+      ...(cpuLines.length > 0
+        ? ['', `Server CPU per record produced (median run): ${cpuLines.join('; ')}.`]
+        : []),
+      ...(eddyKcat !== null && eddyNode !== null && redisNode !== null
         ? [
             '',
-            `In the Node rows the clients are the limit, not the servers: the same broker took ${fmtInt(eddyKcat)} records/s from kcat ` +
+            `Where the limit is: producing through @platformatic/kafka its thread used ${busy(pltProduce)} while the broker used ${fmtCpu(serverCpu(pltProduce))} CPU s; ` +
+              `through ioredis its thread used ${busy(redisProduce)} while redis-server used ${fmtCpu(serverCpu(redisProduce))} CPU s. ` +
+              `A client thread busy for about the whole run is the limit of that row. The same broker took ${fmtInt(eddyKcat)} records/s from kcat ` +
               `(${fmtInt(eddyNode)} from @platformatic/kafka) and served ${fmtInt(med(kcatConsume) ?? 0)} records/s to kcat ` +
-              `(${fmtInt(med(pltConsume) ?? 0)} to @platformatic/kafka), and Redis took ${fmtInt(redisC ?? 0)} XADD/s from redis-benchmark (${fmtInt(redisNode ?? 0)} from ioredis).`,
+              `(${fmtInt(med(pltConsume) ?? 0)} to @platformatic/kafka), and Redis took ${fmtInt(redisC ?? 0)} XADD/s from redis-benchmark (${fmtInt(redisNode)} from ioredis).`,
           ]
         : []),
       ...(unavailable.length > 0 ? ['', `Not measured: ${unavailable.join('; ')}.`] : []),
@@ -768,4 +1060,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (isMainThread) await main()
+const brokerChild = process.env[BROKER_CHILD]
+if (brokerChild !== undefined) {
+  const { dir, fsync } = JSON.parse(brokerChild) as { dir: string; fsync: 'never' | 'always' }
+  await serveBroker(dir, fsync)
+} else if (isMainThread) await main()
