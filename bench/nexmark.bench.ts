@@ -65,6 +65,22 @@ const PUBLISHED: Readonly<Record<string, readonly [number | null, number | null,
   q11: [41_000, 46_000, null],
 }
 
+/** Profiles of the queries furthest from the loop (2026-11-21), kept with each run's figures. */
+const PROFILE_NOTES = `Where the time goes (CPU profiles, \`node --cpu-prof --import tsx bench/nexmark/child.ts --system eddy --query qN --events 1000000\`):
+- **q11** (18× the loop): 52% of the CPU in \`MemoryWindowStore.entryOf\` and \`put\`. The session processor deletes a bidder's
+  session and puts the merged one on every bid; the store drops the bidder's entry from its \`Map\` when its last window goes
+  and re-inserts it at once. A V8 \`Map\` that deletes and re-inserts the same key keeps getting slower (a 20,000-key map:
+  1,000,000 lookups take 35 ms, with a delete and set of one key between them 108 s). Keeping the per-key entry (or
+  updating a session in place) in \`src/state/memory-stores.ts\` would fix it; the durable store's write cache should be
+  checked for the same pattern.
+- **q4, q9** (9–10× the loop): 28% garbage collection and the interval join (\`WindowJoinProcessor.processFrom\`,
+  \`windowsOf\`, which copies and sorts a key's windows on every call). At the reference density (1.25 events per µs of
+  event time) a million events span 0.8 s of event time, less than the 4 s out-of-orderness, so every bid stays in the
+  join's left store until the end of input (peak RSS 555 MiB against the loop's 218 MiB).
+- **q5, q7, q8** (3–5× the loop, above their targets): garbage collection (23% in q5), the close index and the window
+  store's per-key \`Map\`s; q7 and q8 also pay a repartition hop the loop does not (all bids to one key; window results
+  re-keyed for the join).`
+
 /** Targets (memory mode, one core), events/s per core. */
 const TARGET_PER_CORE: Readonly<Record<string, number>> = {
   q0: 2_000_000,
@@ -316,6 +332,8 @@ function main(): void {
     'Targets (memory mode, one core):',
     '',
     targetsTable(results, queries),
+    '',
+    PROFILE_NOTES,
     '',
     'All runs:',
     '',

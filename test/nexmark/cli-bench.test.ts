@@ -44,7 +44,7 @@ describe('eddy bench nexmark', () => {
   it('refuses unknown queries, pending ones and bad flags, saying what to do', () => {
     const unknown = eddy('bench', 'nexmark', '--query', 'q42', '--events', '10')
     assert.equal(unknown.status, 1)
-    assert.match(unknown.stderr, /no Nexmark query "q42": run one of q0, q1, q2, q5, q7, q11/)
+    assert.match(unknown.stderr, /no Nexmark query "q42": run one of q0, q1, q2, q3, q4, q5, q7, q8, q9, q11/)
     const mode = eddy('bench', 'nexmark', '--query', 'q1', '--events', '10', '--mode', 'disk')
     assert.equal(mode.status, 2)
     assert.match(mode.stderr, /expected memory or log, got 'disk'/)
