@@ -31,6 +31,7 @@ export { type Clock, ManualClock, systemClock } from './core/clock.js'
 export type { Duration } from './core/duration.js'
 export { EddyError, type EddyErrorCode, isEddyError } from './core/errors.js'
 export { limits } from './core/limits.js'
+export { partitionForKey } from './core/murmur2.js'
 export type { LogRecord, RecordHeader, RecordInput } from './core/record.js'
 export { bytes, json, type Serde, string } from './core/serde.js'
 export type {

@@ -93,13 +93,25 @@ describe('examples (eddy run, child process)', () => {
   })
   after(cleanup)
 
-  it('fraud-alerts: alerts exactly for cards with >= 5 payments in 10 minutes, each count right', async () => {
+  it('fraud-alerts: alerts exactly for cards with >= 5 payments in 10 minutes, each count right, with the card holder', async () => {
     const dataDir = await runExample('fraud-alerts.ts', { FRAUD_PAYMENTS: '4000' })
     const payments = rowsOf<{ card: string; amount: number }>(await readTopic(dataDir, 'payments'))
     assert.equal(payments.length, 4000)
-    const alerts = valuesOf<{ card: string; payments: number; from: string; to: string }>(
+    const alerts = valuesOf<{ card: string; payments: number; from: string; to: string; holder: string }>(
       await readTopic(dataDir, 'fraud-alerts'),
     )
+    // Each alert carries its card's holder from the card-holders table.
+    const holders = new Map(
+      rowsOf<{ name: string; country: string }>(await readTopic(dataDir, 'card-holders')).map(
+        (h) => [h.key, h.value] as const,
+      ),
+    )
+    assert.ok(holders.size > 5000, `${holders.size} card holders`)
+    for (const a of alerts) {
+      const h = holders.get(a.card)
+      assert.ok(h !== undefined, `${a.card} has a holder`)
+      assert.equal(a.holder, `${h.name}, ${h.country}`, `${a.card}'s holder`)
+    }
     // Per card: the timestamps of its payments that count (amount > 0), sorted.
     const times = new Map<string, number[]>()
     for (const [card, ps] of groupBy(payments, (p) => p.value.card)) {
@@ -311,5 +323,88 @@ describe('examples (eddy run, child process)', () => {
         { key: 'c-1', start: START + MINUTE, end: START + 2 * MINUTE, value: 1 },
       ])}`,
     ])
+  })
+
+  it('orders-shipments: an order shipped within 2 days is paired with its shipment; the others alert once 2 days (and 1 h) have passed', async () => {
+    const dataDir = await runExample('orders-shipments.ts', { ORDERS: '600' })
+    const orders = rowsOf<{ id: string; customer: string; total: number; placedAt: string }>(
+      await readTopic(dataDir, 'orders'),
+    )
+    const shipments = rowsOf<{ order: string; carrier: string; shippedAt: string }>(
+      await readTopic(dataDir, 'shipments'),
+    )
+    assert.equal(orders.length, 600)
+    interface Checked {
+      order: string
+      customer: string
+      total: number
+      placedAt: string
+      carrier: string | null
+      shippedAt: string | null
+      hours: number | null
+    }
+    const shipped = valuesOf<Checked>(await readTopic(dataDir, 'orders-shipped'))
+    const alerts = valuesOf<Checked>(await readTopic(dataDir, 'unshipped-orders'))
+
+    const DAY = 24 * 60 * MINUTE
+    const shipmentOf = new Map(shipments.map((s) => [s.key, s] as const))
+    const inTime = (o: Row<unknown>) => {
+      const s = shipmentOf.get(o.key)
+      return s !== undefined && s.timestamp >= o.timestamp && s.timestamp <= o.timestamp + 2 * DAY
+    }
+    // Shipped: every order with a shipment within 2 days, once, with that shipment.
+    const expectedShipped = orders.filter(inTime)
+    assert.deepEqual(shipped.map((s) => s.order).sort(), expectedShipped.map((o) => o.key).sort())
+    for (const s of shipped) {
+      const shipment = shipmentOf.get(s.order)!
+      assert.equal(s.carrier, shipment.value.carrier)
+      assert.equal(s.shippedAt, shipment.value.shippedAt)
+      assert.equal(s.hours, Math.round((shipment.timestamp - Date.parse(s.placedAt)) / (60 * MINUTE)))
+      assert.ok(s.hours! >= 0 && s.hours! <= 48)
+    }
+
+    // Alerts: the other orders whose 2 days and 1 h of grace have passed in event time. A task's
+    // event time is the least of its two partitions' newest times, or the greatest once both
+    // inputs are idle (5 s, on a slow machine).
+    const lonely = orders.filter((o) => !inTime(o))
+    const newest = (rows: readonly Row<unknown>[], p: number) =>
+      Math.max(...rows.filter((r) => r.partition === p).map((r) => r.timestamp))
+    const expectedAlerts = (idle: boolean) =>
+      [0, 1, 2, 3]
+        .flatMap((p) => {
+          const ends = [newest(orders, p), newest(shipments, p)]
+          const watermark = idle ? Math.max(...ends) : Math.min(...ends)
+          return lonely.filter((o) => o.partition === p && o.timestamp + 2 * DAY + 60 * MINUTE <= watermark)
+        })
+        .map((o) => o.key)
+        .sort()
+    const got = alerts.map((a) => a.order).sort()
+    assert.equal(new Set(got).size, got.length, 'one alert per order')
+    const busy = expectedAlerts(false)
+    assert.ok(
+      JSON.stringify(got) === JSON.stringify(busy) ||
+        JSON.stringify(got) === JSON.stringify(expectedAlerts(true)),
+      `alerts: ${got.length}, expected ${busy.length} (or ${expectedAlerts(true).length} once idle)`,
+    )
+    for (const a of alerts) {
+      const o = orders.find((x) => x.key === a.order)!
+      assert.deepEqual(
+        [a.customer, a.total, a.placedAt, a.shippedAt, a.hours],
+        [o.value.customer, o.value.total, o.value.placedAt, null, null],
+      )
+    }
+    // Both kinds of alert: orders never shipped, and shipped too late.
+    assert.ok(
+      alerts.some((a) => !shipmentOf.has(a.order)),
+      'an order never shipped',
+    )
+    assert.ok(
+      alerts.some((a) => shipmentOf.has(a.order)),
+      'an order shipped too late',
+    )
+    assert.ok(
+      alerts.length > 30 && shipped.length > 400,
+      `${alerts.length} alerts, ${shipped.length} shipped`,
+    )
   })
 })
