@@ -12,9 +12,10 @@
 // - stream–stream joins pair records of the same key whose times are close enough; a left or
 //   outer join emits a record without a partner once no partner can arrive any more.
 // - table–table joins keep both sides and emit the joined value (or a tombstone) on every change.
+import { keyIdentity } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
 import type { Processor, ProcessorContext } from '../plan/processor.js'
-import { CloseIndex, LATE_OUTPUT } from './windows.js'
+import { LATE_OUTPUT } from './windows.js'
 
 export type JoinType = 'inner' | 'left' | 'outer'
 
@@ -31,6 +32,69 @@ function withValue(r: AnyRecord, value: unknown, timestamp = r.timestamp): AnyRe
     topic: r.topic,
     partition: r.partition,
     offset: r.offset,
+  }
+}
+
+/** An entry of a DueQueue: `key` (at `start`) is due once event time reaches `at`. */
+interface Due<K> {
+  readonly at: number
+  readonly seq: number
+  readonly key: K
+  readonly start: number
+}
+
+const NONE_DUE: readonly Due<never>[] = []
+
+const dueBefore = <K>(a: Due<K>, b: Due<K>) => a.at < b.at || (a.at === b.at && a.seq < b.seq)
+
+/**
+ * What waits for event time, earliest first and in the order added among equals: a binary heap.
+ * A join holds one entry per waiting record (tens of thousands): a heap of plain objects costs
+ * far less per entry than windows' CloseIndex, whose nested Maps suit fewer, shared close times.
+ */
+export class DueQueue<K> {
+  private readonly heap: Due<K>[] = []
+  private seq = 0
+
+  get size(): number {
+    return this.heap.length
+  }
+
+  add(at: number, key: K, start: number): void {
+    const h = this.heap
+    const e: Due<K> = { at, seq: this.seq++, key, start }
+    let i = h.length
+    h.push(e)
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!dueBefore(e, h[parent]!)) break
+      h[i] = h[parent]!
+      i = parent
+    }
+    h[i] = e
+  }
+
+  /** Removes and returns the entries due at `watermark`, earliest first. */
+  takeDue(watermark: number): readonly Due<K>[] {
+    const h = this.heap
+    if (h.length === 0 || h[0]!.at > watermark) return NONE_DUE
+    const out: Due<K>[] = []
+    while (h.length > 0 && h[0]!.at <= watermark) {
+      out.push(h[0]!)
+      const last = h.pop()!
+      if (h.length === 0) break
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        if (l >= h.length) break
+        const c = l + 1 < h.length && dueBefore(h[l + 1]!, h[l]!) ? l + 1 : l
+        if (!dueBefore(h[c]!, last)) break
+        h[i] = h[c]!
+        i = c
+      }
+      h[i] = last
+    }
+    return out
   }
 }
 
@@ -120,7 +184,7 @@ export interface LookupJoinOptions {
  */
 export class LookupJoinProcessor implements Processor<unknown, unknown, unknown, unknown> {
   /** Left records waiting for the grace period, by the time they are due. */
-  private readonly due = new CloseIndex<string>()
+  private readonly due = new DueQueue<string>()
   private seq = 0
   private newest = Number.NEGATIVE_INFINITY
 
@@ -253,8 +317,13 @@ export interface WindowJoinOptions {
  * and time) as long as a partner may still come; the output's time is the later of the two.
  */
 export class WindowJoinProcessor implements Processor<unknown, unknown, unknown, unknown> {
-  private readonly leftClose = new CloseIndex<unknown>()
-  private readonly rightClose = new CloseIndex<unknown>()
+  private readonly leftClose = new DueQueue<unknown>()
+  private readonly rightClose = new DueQueue<unknown>()
+  /**
+   * Per side, key → the times it has records waiting at, ascending: what the window stores hold,
+   * so a record reads only the partners in its window (point reads), not a range of the store.
+   */
+  private readonly times: [Map<unknown, number[]>, Map<unknown, number[]>] = [new Map(), new Map()]
 
   constructor(private readonly opts: WindowJoinOptions) {}
 
@@ -264,10 +333,35 @@ export class WindowJoinProcessor implements Processor<unknown, unknown, unknown,
   }
 
   init(ctx: Ctx): void {
-    for (const [key, t] of ctx.windowStore<unknown, Waiting[]>(this.opts.leftStore).entries())
+    for (const [key, t] of ctx.windowStore<unknown, Waiting[]>(this.opts.leftStore).entries()) {
       this.leftClose.add(this.closeAt(0, t), key, t)
-    for (const [key, t] of ctx.windowStore<unknown, Waiting[]>(this.opts.rightStore).entries())
+      this.addTime(0, keyIdentity(key), t)
+    }
+    for (const [key, t] of ctx.windowStore<unknown, Waiting[]>(this.opts.rightStore).entries()) {
       this.rightClose.add(this.closeAt(1, t), key, t)
+      this.addTime(1, keyIdentity(key), t)
+    }
+  }
+
+  private addTime(side: 0 | 1, id: unknown, t: number): void {
+    const list = this.times[side].get(id)
+    if (list === undefined) {
+      this.times[side].set(id, [t])
+      return
+    }
+    // Times mostly arrive in order: insert from the end.
+    let i = list.length
+    while (i > 0 && list[i - 1]! > t) i--
+    if (list[i - 1] !== t) list.splice(i, 0, t)
+  }
+
+  private removeTime(side: 0 | 1, id: unknown, t: number): void {
+    const list = this.times[side].get(id)
+    if (list === undefined) return
+    const i = firstAtOrAfter(list, t)
+    if (list[i] !== t) return
+    if (list.length === 1) this.times[side].delete(id)
+    else list.splice(i, 1)
   }
 
   process(record: AnyRecord, ctx: Ctx): void {
@@ -293,28 +387,43 @@ export class WindowJoinProcessor implements Processor<unknown, unknown, unknown,
     const { beforeMs, afterMs } = this.opts
     const mine = ctx.windowStore<unknown, Waiting[]>(side === 0 ? this.opts.leftStore : this.opts.rightStore)
     const other = ctx.windowStore<unknown, Waiting[]>(side === 0 ? this.opts.rightStore : this.opts.leftStore)
+    const id = keyIdentity(key)
     // Partners' times: a left record at t pairs with rights in [t - before, t + after]; a right
     // record at t with lefts in [t - after, t + before].
     const from = side === 0 ? t - beforeMs : t - afterMs
     const to = side === 0 ? t + afterMs : t + beforeMs
     let matched = false
-    const updates: [number, Waiting[]][] = []
-    for (const [ot, waiting] of other.windowsOf(key)) {
-      if (ot < from || ot > to) continue
-      matched = true
-      for (const w of waiting) {
-        ctx.forward(withValue(record, this.joined(side, record.value, w.v, key), Math.max(t, ot)))
+    // Whether a partner has been found matters only to joins that emit the lonely ones.
+    const markOthers = this.emitsUnmatched(side === 0 ? 1 : 0)
+    const otherTimes = this.times[side === 0 ? 1 : 0].get(id)
+    if (otherTimes !== undefined) {
+      const updates: [number, Waiting[]][] = []
+      for (let i = firstAtOrAfter(otherTimes, from); i < otherTimes.length && otherTimes[i]! <= to; i++) {
+        const ot = otherTimes[i]!
+        const waiting = other.get(key, ot)
+        if (waiting === undefined) continue
+        matched = true
+        for (const w of waiting) {
+          ctx.forward(withValue(record, this.joined(side, record.value, w.v, key), Math.max(t, ot)))
+        }
+        if (markOthers && waiting.some((w) => !w.m))
+          updates.push([ot, waiting.map((w) => (w.m ? w : { v: w.v, m: true }))])
       }
-      if (waiting.some((w) => !w.m)) updates.push([ot, waiting.map((w) => (w.m ? w : { v: w.v, m: true }))])
+      for (const [ot, waiting] of updates) other.put(key, ot, waiting)
     }
-    for (const [ot, waiting] of updates) other.put(key, ot, waiting)
-    const prev = mine.get(key, t)
+    const myTimes = this.times[side].get(id)
+    const prev =
+      myTimes !== undefined && myTimes[firstAtOrAfter(myTimes, t)] === t ? mine.get(key, t) : undefined
     mine.put(
       key,
       t,
       prev === undefined ? [{ v: record.value, m: matched }] : [...prev, { v: record.value, m: matched }],
     )
-    if (prev === undefined) (side === 0 ? this.leftClose : this.rightClose).add(closeAt, key, t)
+    if (prev === undefined) {
+      const close = side === 0 ? this.leftClose : this.rightClose
+      close.add(closeAt, key, t)
+      this.addTime(side, id, t)
+    }
   }
 
   onWatermark(watermark: number, ctx: Ctx): void {
@@ -335,10 +444,14 @@ export class WindowJoinProcessor implements Processor<unknown, unknown, unknown,
     const store = ctx.windowStore<unknown, Waiting[]>(side === 0 ? this.opts.leftStore : this.opts.rightStore)
     const emit = this.emitsUnmatched(side)
     for (const w of (side === 0 ? this.leftClose : this.rightClose).takeDue(watermark)) {
+      this.removeTime(side, keyIdentity(w.key), w.start)
+      if (!emit) {
+        store.delete(w.key, w.start)
+        continue
+      }
       const waiting = store.get(w.key, w.start)
       if (waiting === undefined) continue
       store.delete(w.key, w.start)
-      if (!emit) continue
       for (const x of waiting) {
         if (x.m) continue
         ctx.forward({
@@ -353,6 +466,18 @@ export class WindowJoinProcessor implements Processor<unknown, unknown, unknown,
       }
     }
   }
+}
+
+/** The index of the first time in ascending `times` at or after `t` (times.length if none). */
+function firstAtOrAfter(times: readonly number[], t: number): number {
+  let lo = 0
+  let hi = times.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (times[mid]! < t) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 /** One side of a table–table join: the value and its time. */
