@@ -143,6 +143,41 @@ describe('stream–table join', () => {
   })
 })
 
+describe('joins after repartitions', () => {
+  it('a table declared before the re-keyed stream that joins it, on 4 partitions', () => {
+    // In plan order the join's sub-topology (it holds the table) comes before the one writing its
+    // repartition topic, which reads a repartition topic itself.
+    const t = new Topology('app')
+    const holders = t.table<Holder>('holders')
+    t.stream<Payment>('payments')
+      .groupBy((p) => p.card, { name: 'by-card' })
+      .count({ name: 'payments-per-card' })
+      .toStream()
+      .join(holders, (n, h) => `${h.name}:${n}`, { name: 'named' })
+      .to('out')
+    const d = new TestDriver(t, { partitions: { payments: 4, holders: 4 } })
+    for (const card of ['c1', 'c2', 'c3', 'c4', 'c5'])
+      d.pipe('holders', { name: card.toUpperCase(), country: 'FR' }, { key: card, timestamp: 1 })
+    for (const [i, card] of ['c1', 'c2', 'c1', 'c5', 'c1'].entries())
+      d.pipe('payments', { card, amount: i }, { key: `p${i}`, timestamp: 10 + i })
+    assert.deepEqual(d.values('out').sort(), ['C1:1', 'C1:2', 'C1:3', 'C2:1', 'C5:1'])
+  })
+
+  it('a re-keyed stream joins one that was not: equal keys meet in one partition', () => {
+    const t = new Topology('app')
+    const shipments = t.stream<string, string>('shipments') // keyed by order id as produced
+    t.stream<{ id: string }>('orders')
+      .selectKey((o) => o.id)
+      .join(shipments, (o, s) => `${o.id}=${s}`, { within: 1000 })
+      .to('out')
+    const d = new TestDriver(t, { partitions: { orders: 4, shipments: 4 } })
+    const ids = ['o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7', 'o8']
+    for (const [i, id] of ids.entries()) d.pipe('orders', { id }, { timestamp: 10 + i, partition: i % 4 })
+    for (const [i, id] of ids.entries()) d.pipe('shipments', `s${i}`, { key: id, timestamp: 20 + i })
+    assert.deepEqual(d.values('out').sort(), ids.map((id, i) => `${id}=s${i}`).sort())
+  })
+})
+
 describe('as-of join', () => {
   it('joins with the latest right record at or before the left record’s time', () => {
     const t = new Topology('app')
