@@ -206,16 +206,17 @@ describe('eddy run --metrics-port', () => {
     let stores = null as { stores: { name: string; kind: string; approximateCount: number }[] } | null
     const deadline = Date.now() + 60_000
     try {
-      // Scrape until every payment has been read, regrouped by card and counted, with a commit.
+      // Scrape until every payment has been read, regrouped by card (to join the card holders)
+      // and counted, with a commit.
       while (running && caughtUp === null && Date.now() < deadline) {
         const r = await scrape(url).catch(() => null)
         if (r !== null && r.status === 200) {
           const s = samples(r.text)
-          const regrouped = s.get('eddy_records_out_total{step="by-card.repartition"}') ?? 0
+          const regrouped = s.get('eddy_records_out_total{step="with-holder.left.repartition"}') ?? 0
           if (
             s.get('eddy_records_in_total{step="source-payments"}') === payments &&
             regrouped > 0 &&
-            s.get('eddy_records_in_total{step="by-card.repartition.read"}') === regrouped &&
+            s.get('eddy_records_in_total{step="with-holder.left.repartition.read"}') === regrouped &&
             total(s, 'eddy_input_lag_records') === 0 &&
             (s.get('eddy_commits_total') ?? 0) > 0
           ) {
