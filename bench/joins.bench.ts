@@ -490,19 +490,19 @@ const LABEL: Record<Case, string> = {
 
 function table(rows: readonly Row[], pinned: boolean): string {
   const lines = [
-    '| case | input records | outputs | Eddy records/s | loop records/s | Eddy time / loop time | target | result |',
+    '| case | input records | outputs | Eddy records/s | loop records/s | Eddy time / loop time | targets | results |',
     '|---|---:|---:|---:|---:|---:|---|---|',
   ]
   for (const r of rows) {
     const perS = r.records / r.eddyS
     const targets = [`<= ${TARGET_RATIO}× loop`]
-    let pass = r.ratio <= TARGET_RATIO
+    const results = [r.ratio <= TARGET_RATIO ? 'pass' : 'MISS']
     if (r.name === 'enrich') {
       targets.unshift(`>= ${fmtInt(TARGET_ENRICH_PER_S)} records/s`)
-      pass &&= perS >= TARGET_ENRICH_PER_S
+      results.unshift(perS >= TARGET_ENRICH_PER_S ? 'pass' : 'MISS')
     }
     lines.push(
-      `| ${LABEL[r.name]}${pinned ? ', 1 core' : ''} | ${fmtInt(r.records)} | ${fmtInt(r.outputs)} | ${fmtInt(perS)} | ${fmtInt(r.records / r.loopS)} | ${r.ratio.toFixed(2)} | ${targets.join(', ')} | ${pass ? 'pass' : 'MISS'} |`,
+      `| ${LABEL[r.name]}${pinned ? ', 1 core' : ''} | ${fmtInt(r.records)} | ${fmtInt(r.outputs)} | ${fmtInt(perS)} | ${fmtInt(r.records / r.loopS)} | ${r.ratio.toFixed(2)} | ${targets.join('; ')} | ${results.join('; ')} |`,
     )
   }
   return lines.join('\n')
