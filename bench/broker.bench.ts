@@ -8,6 +8,7 @@
 // Writes its table to docs/benchmarks.md under "## Broker (npm run bench:broker)".
 //   npm run bench:broker             1,000,000 records of 100 bytes
 //   npm run bench:broker -- --quick  200,000 records
+//   npm run bench:broker -- --runs 5 five runs per row (3 by default)
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process'
 import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
@@ -20,15 +21,22 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 const quick = process.argv.includes('--quick')
 const RECORDS = quick ? 200_000 : 1_000_000
 const VALUE_BYTES = 100
-const RUNS = 3
+/** Runs per row (`--runs N`); 3 unless asked. */
+const RUNS = (() => {
+  const i = process.argv.indexOf('--runs')
+  const n = i >= 0 ? Number(process.argv[i + 1]) : 3
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--runs wants a whole number >= 1, got ${process.argv[i + 1]}`)
+  return n
+})()
 /** Redis and JetStream, whose producers here get far fewer records/s, run on a fifth of the records in --quick. */
 const TARGET_VS_REDIS = 3
 const TARGET_VS_JETSTREAM = 10
 /**
  * Young generation of every Node client's worker (V8's default semi-spaces are 16 MB, so about
- * 48 MB). A larger one is the usual Node tuning for allocation-heavy throughput; it took a third
- * off @platformatic/kafka's CPU per record here and did not change ioredis's. Rows marked
- * "Node defaults" run without it.
+ * 48 MB). A larger one is the usual Node tuning for allocation-heavy throughput; on a quiet run
+ * here it raised both Node producers' rates (@platformatic/kafka by a sixth, ioredis by more than
+ * a quarter). Rows marked "Node defaults" run without it.
  */
 const CLIENT_YOUNG_GENERATION_MB = 128
 
@@ -971,7 +979,7 @@ async function main(): Promise<void> {
     }
     const fmtCpu = (x: number | null) => (x === null ? '–' : x.toFixed(2))
     const header =
-      '| system, client | operation | records | records/s | MB/s | s (median run) | records/s, runs (min–max) | server CPU s | client CPU s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|'
+      '| system, client | operation | records | records/s | MB/s | s (median run) | records/s, runs (min–max) | server CPU s (median) | client CPU s (median) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|'
     const lines = rows
       .filter((r) => r.runs.length > 0)
       .map((r) => {
@@ -1000,10 +1008,12 @@ async function main(): Promise<void> {
     cpuLine('Redis (ioredis, AOF)', redisProduce)
     cpuLine('Redis (redis-benchmark, AOF)', redisBenchProduce)
     cpuLine('JetStream (nats.js)', natsProduce)
-    const busy = (r: Row | null) => {
-      const cpu = clientCpu(r)
-      const s = r === null || r.runs.length === 0 ? null : median(r.runs.map((x) => x.seconds))
-      return cpu === null || s === null ? null : `${fmtCpu(cpu)} CPU s in ${s.toFixed(2)} s`
+    const perRecordCpu = (cpu: number | null) =>
+      cpu === null ? '–' : `${((cpu / RECORDS) * 1e6).toFixed(2)} µs`
+    const times = (r: Row | null) => {
+      const c = clientCpu(r)
+      const sv = serverCpu(r)
+      return c === null || sv === null || sv === 0 ? '–' : `${(c / sv).toFixed(1)}×`
     }
     const seconds = (performance.now() - started) / 1000
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
@@ -1036,14 +1046,15 @@ async function main(): Promise<void> {
       '',
       ...targets,
       ...(cpuLines.length > 0
-        ? ['', `Server CPU per record produced (median run): ${cpuLines.join('; ')}.`]
+        ? ['', `Server CPU per record produced (median of the runs): ${cpuLines.join('; ')}.`]
         : []),
       ...(eddyKcat !== null && eddyNode !== null && redisNode !== null
         ? [
             '',
-            `Where the limit is: producing through @platformatic/kafka its thread used ${busy(pltProduce)} while the broker used ${fmtCpu(serverCpu(pltProduce))} CPU s; ` +
-              `through ioredis its thread used ${busy(redisProduce)} while redis-server used ${fmtCpu(serverCpu(redisProduce))} CPU s. ` +
-              `A client thread busy for about the whole run is the limit of that row. The same broker took ${fmtInt(eddyKcat)} records/s from kcat ` +
+            `Where the limit is: producing through @platformatic/kafka, its thread spent ${perRecordCpu(clientCpu(pltProduce))} of CPU per record and the broker ${perRecordCpu(serverCpu(pltProduce))}; ` +
+              `through ioredis, its thread ${perRecordCpu(clientCpu(redisProduce))} and redis-server ${perRecordCpu(serverCpu(redisProduce))}. ` +
+              `The client threads used ${times(pltProduce)} and ${times(redisProduce)} the CPU of their servers: with a core each, the clients are the limit, and the ratio of those rows is mostly that of the two client libraries. ` +
+              `The same broker took ${fmtInt(eddyKcat)} records/s from kcat ` +
               `(${fmtInt(eddyNode)} from @platformatic/kafka) and served ${fmtInt(med(kcatConsume) ?? 0)} records/s to kcat ` +
               `(${fmtInt(med(pltConsume) ?? 0)} to @platformatic/kafka), and Redis took ${fmtInt(redisC ?? 0)} XADD/s from redis-benchmark (${fmtInt(redisNode)} from ioredis).`,
           ]
