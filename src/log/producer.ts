@@ -1,11 +1,12 @@
 // The embedded producer: how an app writes to the log in-process, without the wire protocol.
 // Idempotent producers number their batches per partition so the log drops retried duplicates
 // and refuses gaps; transactional ones also go through the coordinator, as a Kafka client does.
-import { EddyError, isEddyError } from '../core/errors.js'
+import { EddyError } from '../core/errors.js'
 import type { RecordInput } from '../core/record.js'
 import type { EventLog } from './event-log.js'
 import type { OffsetCommitInput } from './group-offsets.js'
 import type { PartitionLog } from './partition-log.js'
+import { ProducerTransactions } from './producer-transactions.js'
 import type { AppendResult, TopicPartition } from './types.js'
 
 export interface ProducerOptions {
@@ -16,8 +17,6 @@ export interface ProducerOptions {
   /** An open transaction older than this is aborted by the log (default limits.transactionTimeoutMsDefault). */
   readonly transactionTimeoutMs?: number
 }
-
-type ProducerStatus = 'ready' | 'inTransaction' | 'completing' | 'fenced' | 'closed'
 
 const INT32_MAX = 2 ** 31 - 1
 
@@ -39,16 +38,8 @@ export class Producer {
   readonly transactionalId: string | null
   private id: number
   private epoch: number
-  private status: ProducerStatus = 'ready'
   private readonly sequences = new Map<string, number>()
-  /** Partitions added to the open transaction (the promise of each add). */
-  private readonly txnPartitions = new Map<string, Promise<void>>()
-  private readonly txnGroups = new Map<string, Promise<void>>()
-  private readonly inFlight = new Set<Promise<unknown>>()
-  /** The first error of a send in the open transaction: it can then only be aborted. */
-  private txnError: unknown = null
-  /** The coordinator knows of the open transaction (a partition or group was added). */
-  private txnStarted = false
+  private readonly txn: ProducerTransactions
 
   private constructor(
     private readonly log: EventLog,
@@ -60,6 +51,11 @@ export class Producer {
     this.transactionalId = transactionalId
     this.id = producerId
     this.epoch = producerEpoch
+    this.txn = new ProducerTransactions(
+      transactionalId,
+      () => ({ id: this.id, epoch: this.epoch }),
+      'log.producer({ transactionalId })',
+    )
   }
 
   /** Creates a producer, getting its producer id (and fencing older instances) from the coordinator. */
@@ -89,23 +85,18 @@ export class Producer {
   }
 
   get inTransaction(): boolean {
-    return this.status === 'inTransaction'
+    return this.txn.inTransaction
   }
 
   /** Appends records to a partition as one batch; inside a transaction, adds the partition first. */
   send(topic: string, partition: number, records: readonly RecordInput[]): Promise<AppendResult> {
     try {
-      this.checkUsable()
-      if (this.transactionalId === null) return this.track(this.appendNow(topic, partition, records))
-      if (this.status !== 'inTransaction') {
-        throw new EddyError(
-          'INVALID_TXN_STATE',
-          `producer ${this.transactionalId}: send to ${topic}-${partition} outside a transaction: call beginTransaction() first`,
-        )
-      }
+      this.txn.checkUsable()
+      if (this.transactionalId === null) return this.txn.track(this.appendNow(topic, partition, records))
+      this.txn.requireOpen(`send to ${topic}-${partition}`)
       const added = this.addPartition(topic, partition)
       const sent = added.then(() => this.appendNow(topic, partition, records))
-      return this.track(sent.catch((err: unknown) => this.failTxn(err)))
+      return this.txn.track(sent.catch((err: unknown) => this.txn.fail(err)))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -113,37 +104,23 @@ export class Producer {
 
   /** Starts a transaction (locally; the coordinator hears of it with the first send or offsets). */
   beginTransaction(): void {
-    this.checkTransactional('begin a transaction')
-    this.checkUsable()
-    if (this.status !== 'ready') {
-      throw new EddyError(
-        'INVALID_TXN_STATE',
-        `producer ${this.transactionalId}: a transaction is already open: commit or abort it first`,
-      )
-    }
-    this.status = 'inTransaction'
-    this.txnError = null
+    this.txn.begin()
   }
 
   /** Commits a consumer group's offsets as part of the open transaction. */
   sendOffsets(groupId: string, offsets: readonly OffsetCommitInput[]): Promise<void> {
     try {
-      const txnId = this.checkTransactional('send offsets')
-      this.checkUsable()
-      if (this.status !== 'inTransaction') {
-        throw new EddyError(
-          'INVALID_TXN_STATE',
-          `producer ${txnId}: sendOffsets outside a transaction: call beginTransaction() first`,
-        )
-      }
+      const txnId = this.txn.checkTransactional('send offsets')
+      this.txn.checkUsable()
+      this.txn.requireOpen('sendOffsets')
       const coordinator = this.log.transactions
-      let added = this.txnGroups.get(groupId)
+      let added = this.txn.groups.get(groupId)
       if (added === undefined) {
-        added = coordinator.addOffsetsToTxn(txnId, this.id, this.epoch, groupId).then(this.markStarted)
-        this.txnGroups.set(groupId, added)
+        added = coordinator.addOffsetsToTxn(txnId, this.id, this.epoch, groupId).then(this.txn.markStarted)
+        this.txn.groups.set(groupId, added)
       }
       const sent = added.then(() => coordinator.txnOffsetCommit(txnId, groupId, this.id, this.epoch, offsets))
-      return this.track(sent.catch((err: unknown) => this.failTxn(err)))
+      return this.txn.track(sent.catch((err: unknown) => this.txn.fail(err)))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -161,55 +138,24 @@ export class Producer {
 
   /** Waits for sends in flight; the producer cannot be used afterwards. An open transaction is left to time out. */
   async close(): Promise<void> {
-    if (this.status === 'closed') return
-    await Promise.allSettled([...this.inFlight])
-    this.status = 'closed'
+    await this.txn.close()
   }
 
   // ---- internals -------------------------------------------------------------------------
 
   private async endTransaction(commit: boolean): Promise<void> {
-    const txnId = this.checkTransactional(commit ? 'commit' : 'abort')
-    this.checkUsable()
-    if (this.status !== 'inTransaction') {
-      throw new EddyError(
-        'INVALID_TXN_STATE',
-        `producer ${txnId}: no transaction is open to ${commit ? 'commit' : 'abort'}: call beginTransaction() first`,
-      )
-    }
-    this.status = 'completing'
-    try {
-      await Promise.allSettled([...this.inFlight])
-      if (commit && this.txnError !== null) {
-        if (isEddyError(this.txnError, 'PRODUCER_FENCED')) throw this.txnError
-        throw new EddyError(
-          'INVALID_TXN_STATE',
-          `producer ${txnId}: a send in this transaction failed, so it cannot commit: abort it (${String(this.txnError)})`,
-          { cause: this.txnError },
-        )
-      }
-      if (this.txnStarted) await this.log.transactions.endTxn(txnId, this.id, this.epoch, commit)
-      this.txnPartitions.clear()
-      this.txnGroups.clear()
-      this.txnError = null
-      this.txnStarted = false
-      this.status = 'ready'
-    } catch (err) {
-      if (isEddyError(err, 'PRODUCER_FENCED')) this.status = 'fenced'
-      else if (this.status === 'completing') this.status = 'inTransaction'
-      throw err
-    }
+    await this.txn.end(commit, (txnId) => this.log.transactions.endTxn(txnId, this.id, this.epoch, commit))
   }
 
   private addPartition(topic: string, partition: number): Promise<void> {
     const k = tpKey(topic, partition)
-    let added = this.txnPartitions.get(k)
+    let added = this.txn.partitions.get(k)
     if (added === undefined) {
       const tp: TopicPartition = { topic, partition }
       added = this.log.transactions
         .addPartitionsToTxn(this.transactionalId!, this.id, this.epoch, [tp])
-        .then(this.markStarted)
-      this.txnPartitions.set(k, added)
+        .then(this.txn.markStarted)
+      this.txn.partitions.set(k, added)
     }
     return added
   }
@@ -220,7 +166,7 @@ export class Producer {
     partition: number,
     records: readonly RecordInput[],
   ): Promise<AppendResult> {
-    this.checkUsable()
+    this.txn.checkUsable()
     const p = this.log.partition(topic, partition)
     if (!this.idempotent) return p.appendRecords(records)
     const k = tpKey(topic, partition)
@@ -252,48 +198,6 @@ export class Producer {
       return p.appendRecords(records, { ...identity, transactional: false })
     } catch (err) {
       return Promise.reject(err)
-    }
-  }
-
-  private readonly markStarted = (): void => {
-    this.txnStarted = true
-  }
-
-  private failTxn(err: unknown): never {
-    if (this.txnError === null) this.txnError = err
-    if (isEddyError(err, 'PRODUCER_FENCED')) this.status = 'fenced'
-    throw err
-  }
-
-  private track<T>(p: Promise<T>): Promise<T> {
-    this.inFlight.add(p)
-    const done = () => this.inFlight.delete(p)
-    p.then(done, done)
-    return p
-  }
-
-  private checkTransactional(what: string): string {
-    if (this.transactionalId === null) {
-      throw new EddyError(
-        'INVALID_TXN_STATE',
-        `cannot ${what}: this producer is not transactional; create it with log.producer({ transactionalId })`,
-      )
-    }
-    return this.transactionalId
-  }
-
-  private checkUsable(): void {
-    if (this.status === 'fenced') {
-      throw new EddyError(
-        'PRODUCER_FENCED',
-        `producer ${this.transactionalId} (id ${this.id}, epoch ${this.epoch}) was fenced by a newer instance or a transaction timeout: create a new producer`,
-      )
-    }
-    if (this.status === 'closed') {
-      throw new EddyError(
-        'INVALID_TXN_STATE',
-        `producer ${this.transactionalId ?? this.id} is closed: create a new one`,
-      )
     }
   }
 }

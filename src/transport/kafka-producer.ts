@@ -4,15 +4,14 @@
 // moment for partitions led by the same broker go out as one Produce request, and the partitions
 // new to a transaction at one moment are added with one AddPartitionsToTxn request.
 import type { ConnectionPool } from '@platformatic/kafka'
-import { EddyError, isEddyError } from '../core/errors.js'
+import { EddyError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import type { RecordInput } from '../core/record.js'
 import { BATCH_HEADER_BYTES, encodeRecordBatch } from '../core/record-batch.js'
+import { ProducerTransactions } from '../log/producer-transactions.js'
 import { KafkaErrors, type ResponseOf } from '../protocol/index.js'
 import { backoffMs, CoordinatorType, type KafkaCluster, kafkaError, Retriable } from './kafka-cluster.js'
 import type { TopicPartitionOffset, TransportProducer } from './transport.js'
-
-type Status = 'ready' | 'inTransaction' | 'completing' | 'fenced' | 'closed'
 
 const INT32_MAX = 2 ** 31 - 1
 
@@ -83,18 +82,10 @@ export interface KafkaProducerOptions {
 }
 
 export class KafkaProducer implements TransportProducer {
-  private status: Status = 'ready'
   private readonly sequences = new Map<string, number>()
   private readonly queues = new Map<string, PartitionQueue>()
-  /** Partitions added to the open transaction (the promise of each add). */
-  private readonly txnPartitions = new Map<string, Promise<void>>()
   private pendingAdds: PendingAdd[] = []
-  private readonly txnGroups = new Map<string, Promise<void>>()
-  private readonly inFlight = new Set<Promise<unknown>>()
-  /** The first error of a send in the open transaction: it can then only be aborted. */
-  private txnError: unknown = null
-  /** The coordinator knows of the open transaction (a partition or group was added). */
-  private txnStarted = false
+  private readonly txn: ProducerTransactions
   /** A batch's fate is unknown (sequences may be out of step): take a new producer id before sending on. */
   private needsNewId = false
   /** A transaction failed: the next one starts under a new epoch (KIP-360), so sequences start afresh. */
@@ -114,7 +105,13 @@ export class KafkaProducer implements TransportProducer {
     private readonly transactionTimeoutMs: number,
     private id: number,
     private epoch: number,
-  ) {}
+  ) {
+    this.txn = new ProducerTransactions(
+      transactionalId,
+      () => ({ id: this.id, epoch: this.epoch }),
+      'producer({ transactionalId })',
+    )
+  }
 
   /** Creates a producer, getting its producer id (and fencing older instances) from the cluster. */
   static async create(cluster: KafkaCluster, opts: KafkaProducerOptions = {}): Promise<KafkaProducer> {
@@ -147,20 +144,15 @@ export class KafkaProducer implements TransportProducer {
 
   send(topic: string, partition: number, records: readonly RecordInput[]): Promise<void> {
     try {
-      this.checkUsable()
-      if (this.transactionalId === null) return this.track(this.enqueue(topic, partition, records))
-      if (this.status !== 'inTransaction') {
-        throw new EddyError(
-          'INVALID_TXN_STATE',
-          `producer ${this.transactionalId}: send to ${topic}-${partition} outside a transaction: call beginTransaction() first`,
-        )
-      }
+      this.txn.checkUsable()
+      if (this.transactionalId === null) return this.txn.track(this.enqueue(topic, partition, records))
+      this.txn.requireOpen(`send to ${topic}-${partition}`)
       const sent = this.cluster
         .partitionOf(topic, partition)
         .then(() => this.ensureEpoch())
         .then(() => this.addPartition(topic, partition))
         .then(() => this.enqueue(topic, partition, records))
-      return this.track(sent.catch((err: unknown) => this.failTxn(err)))
+      return this.txn.track(sent.catch((err: unknown) => this.txn.fail(err)))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -168,36 +160,22 @@ export class KafkaProducer implements TransportProducer {
 
   /** Starts a transaction (locally; the cluster hears of it with the first send or offsets). */
   beginTransaction(): void {
-    this.checkTransactional('begin a transaction')
-    this.checkUsable()
-    if (this.status !== 'ready') {
-      throw new EddyError(
-        'INVALID_TXN_STATE',
-        `producer ${this.transactionalId}: a transaction is already open: commit or abort it first`,
-      )
-    }
-    this.status = 'inTransaction'
-    this.txnError = null
+    this.txn.begin()
   }
 
   /** Commits a consumer group's offsets (with their metadata) as part of the open transaction. */
   sendOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
     try {
-      const txnId = this.checkTransactional('send offsets')
-      this.checkUsable()
-      if (this.status !== 'inTransaction') {
-        throw new EddyError(
-          'INVALID_TXN_STATE',
-          `producer ${txnId}: sendOffsets outside a transaction: call beginTransaction() first`,
-        )
-      }
-      let added = this.txnGroups.get(group)
+      const txnId = this.txn.checkTransactional('send offsets')
+      this.txn.checkUsable()
+      this.txn.requireOpen('sendOffsets')
+      let added = this.txn.groups.get(group)
       if (added === undefined) {
         added = this.ensureEpoch().then(() => this.addOffsetsToTxn(txnId, group))
-        this.txnGroups.set(group, added)
+        this.txn.groups.set(group, added)
       }
       const sent = added.then(() => this.txnOffsetCommit(txnId, group, offsets))
-      return this.track(sent.catch((err: unknown) => this.failTxn(err)))
+      return this.txn.track(sent.catch((err: unknown) => this.txn.fail(err)))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -213,9 +191,7 @@ export class KafkaProducer implements TransportProducer {
 
   /** Waits for sends in flight; the producer cannot be used afterwards. An open transaction is left to time out. */
   async close(): Promise<void> {
-    if (this.status === 'closed') return
-    await Promise.allSettled([...this.inFlight])
-    this.status = 'closed'
+    if (!(await this.txn.close())) return
     if (this.timer !== null) clearTimeout(this.timer)
     await this.cluster.closePool(this.pool)
   }
@@ -223,39 +199,10 @@ export class KafkaProducer implements TransportProducer {
   // ---- transactions ------------------------------------------------------------------------
 
   private async endTransaction(commit: boolean): Promise<void> {
-    const txnId = this.checkTransactional(commit ? 'commit' : 'abort')
-    this.checkUsable()
-    if (this.status !== 'inTransaction') {
-      throw new EddyError(
-        'INVALID_TXN_STATE',
-        `producer ${txnId}: no transaction is open to ${commit ? 'commit' : 'abort'}: call beginTransaction() first`,
-      )
-    }
-    this.status = 'completing'
-    try {
-      await Promise.allSettled([...this.inFlight])
-      if (commit && this.txnError !== null) {
-        if (isEddyError(this.txnError, 'PRODUCER_FENCED')) throw this.txnError
-        throw new EddyError(
-          'INVALID_TXN_STATE',
-          `producer ${txnId}: a send in this transaction failed, so it cannot commit: abort it (${String(this.txnError)})`,
-          { cause: this.txnError },
-        )
-      }
-      if (this.txnStarted) await this.endTxn(txnId, commit)
-      // After a failed send the sequences may be out of step: the next transaction starts
-      // under a new epoch, which starts them afresh.
-      if (this.txnError !== null) this.needsNewEpoch = true
-      this.txnPartitions.clear()
-      this.txnGroups.clear()
-      this.txnError = null
-      this.txnStarted = false
-      this.status = 'ready'
-    } catch (err) {
-      if (isEddyError(err, 'PRODUCER_FENCED')) this.status = 'fenced'
-      else if (this.status === 'completing') this.status = 'inTransaction'
-      throw err
-    }
+    const sendFailed = await this.txn.end(commit, (txnId) => this.endTxn(txnId, commit))
+    // After a failed send the sequences may be out of step: the next transaction starts under a
+    // new epoch, which starts them afresh.
+    if (sendFailed) this.needsNewEpoch = true
   }
 
   private endTxn(txnId: string, commit: boolean): Promise<void> {
@@ -298,12 +245,12 @@ export class KafkaProducer implements TransportProducer {
 
   private addPartition(topic: string, partition: number): Promise<void> {
     const k = tpKey(topic, partition)
-    let added = this.txnPartitions.get(k)
+    let added = this.txn.partitions.get(k)
     if (added === undefined) {
       added = new Promise<void>((resolve, reject) => {
         this.pendingAdds.push({ topic, partition, resolve, reject })
       })
-      this.txnPartitions.set(k, added)
+      this.txn.partitions.set(k, added)
       if (!this.addsScheduled) {
         this.addsScheduled = true
         setImmediate(() => {
@@ -346,7 +293,7 @@ export class KafkaProducer implements TransportProducer {
         }
         if (code !== KafkaErrors.NONE) throw this.error(code, `adding ${where} to the transaction`)
       })
-      this.txnStarted = true
+      this.txn.started = true
       for (const a of adds) a.resolve()
     } catch (err) {
       for (const a of adds) a.reject(err)
@@ -366,7 +313,7 @@ export class KafkaProducer implements TransportProducer {
         throw this.error(res.errorCode, `adding the offsets of group ${group} to the transaction`)
       }
     })
-    this.txnStarted = true
+    this.txn.started = true
   }
 
   private txnOffsetCommit(
@@ -613,7 +560,7 @@ export class KafkaProducer implements TransportProducer {
     if (err instanceof Retriable) {
       err.invalidate?.()
       const wait = backoffMs(b.attempts)
-      if (now + wait <= b.retryDeadline && this.status !== 'closed') {
+      if (now + wait <= b.retryDeadline && this.txn.status !== 'closed') {
         b.attempts++
         q.notBefore = now + wait
         this.wakeAt(q.notBefore)
@@ -648,44 +595,6 @@ export class KafkaProducer implements TransportProducer {
     }
     const err = kafkaError(code, `${who}, ${where}`, opts)
     return SEQUENCE_LOST.has(code) && err instanceof EddyError ? new SequenceLost(err) : err
-  }
-
-  private failTxn(err: unknown): never {
-    if (this.txnError === null) this.txnError = err
-    if (isEddyError(err, 'PRODUCER_FENCED')) this.status = 'fenced'
-    throw err
-  }
-
-  private track<T>(p: Promise<T>): Promise<T> {
-    this.inFlight.add(p)
-    const done = () => this.inFlight.delete(p)
-    p.then(done, done)
-    return p
-  }
-
-  private checkTransactional(what: string): string {
-    if (this.transactionalId === null) {
-      throw new EddyError(
-        'INVALID_TXN_STATE',
-        `cannot ${what}: this producer is not transactional; create it with producer({ transactionalId })`,
-      )
-    }
-    return this.transactionalId
-  }
-
-  private checkUsable(): void {
-    if (this.status === 'fenced') {
-      throw new EddyError(
-        'PRODUCER_FENCED',
-        `producer ${this.transactionalId} (id ${this.id}, epoch ${this.epoch}) was fenced by a newer instance or a transaction timeout: create a new producer`,
-      )
-    }
-    if (this.status === 'closed') {
-      throw new EddyError(
-        'INVALID_TXN_STATE',
-        `producer ${this.transactionalId ?? this.id} is closed: create a new one`,
-      )
-    }
   }
 }
 
