@@ -15,6 +15,7 @@ import { decodeFetched } from '../log/partition-log.js'
 import type { FetchResult, IsolationLevel } from '../log/types.js'
 import { KafkaErrors, type ResponseOf, UUID_ZERO } from '../protocol/index.js'
 import { backoffMs, type KafkaCluster, kafkaError, Retriable } from './kafka-cluster.js'
+import { SerialPasses, WakeTimer } from './scheduling.js'
 import type { FetchedRecords } from './transport.js'
 
 const DEFAULT_FETCH_BYTES = 1024 * 1024
@@ -69,10 +70,11 @@ export class KafkaFetcher {
   private readonly waiting = new Set<FetchCall>()
   private readonly slots = new Map<number, Slot[]>()
   private scheduled = false
-  private dispatching = false
-  private again = false
-  private timer: NodeJS.Timeout | null = null
-  private timerAt = Number.POSITIVE_INFINITY
+  private readonly timer = new WakeTimer(() => this.schedule())
+  private readonly dispatcher = new SerialPasses(
+    () => this.dispatchOnce(),
+    () => this.closed,
+  )
   private requestSeq = 0
   private closed = false
 
@@ -117,7 +119,7 @@ export class KafkaFetcher {
   /** Fails the calls still waiting; the cluster closes the connections. */
   close(): void {
     this.closed = true
-    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer.cancel()
     for (const c of [...this.waiting]) {
       this.finish(c, {
         error: new EddyError(
@@ -136,38 +138,12 @@ export class KafkaFetcher {
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
-      void this.dispatch()
+      void this.dispatcher.run()
     })
   }
 
   private wakeAt(at: number): void {
-    if (at >= this.timerAt || this.closed) return
-    if (this.timer !== null) clearTimeout(this.timer)
-    this.timerAt = at
-    this.timer = setTimeout(
-      () => {
-        this.timer = null
-        this.timerAt = Number.POSITIVE_INFINITY
-        this.schedule()
-      },
-      Math.max(0, Math.ceil(at - performance.now())),
-    )
-  }
-
-  private async dispatch(): Promise<void> {
-    if (this.dispatching) {
-      this.again = true
-      return
-    }
-    this.dispatching = true
-    try {
-      do {
-        this.again = false
-        await this.dispatchOnce()
-      } while (this.again && !this.closed)
-    } finally {
-      this.dispatching = false
-    }
+    if (!this.closed) this.timer.wakeAt(at)
   }
 
   private async dispatchOnce(): Promise<void> {

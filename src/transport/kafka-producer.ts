@@ -11,6 +11,7 @@ import { BATCH_HEADER_BYTES, encodeRecordBatch } from '../core/record-batch.js'
 import { ProducerTransactions } from '../log/producer-transactions.js'
 import { KafkaErrors, type ResponseOf } from '../protocol/index.js'
 import { backoffMs, CoordinatorType, type KafkaCluster, kafkaError, Retriable } from './kafka-cluster.js'
+import { SerialPasses, WakeTimer } from './scheduling.js'
 import type { TopicPartitionOffset, TransportProducer } from './transport.js'
 
 const INT32_MAX = 2 ** 31 - 1
@@ -93,10 +94,8 @@ export class KafkaProducer implements TransportProducer {
   private bumping: Promise<void> | null = null
   private flushScheduled = false
   private addsScheduled = false
-  private flushing = false
-  private flushAgain = false
-  private timer: NodeJS.Timeout | null = null
-  private timerAt = Number.POSITIVE_INFINITY
+  private readonly timer = new WakeTimer(() => this.schedule())
+  private readonly flusher = new SerialPasses(() => this.flushOnce())
 
   private constructor(
     private readonly cluster: KafkaCluster,
@@ -192,7 +191,7 @@ export class KafkaProducer implements TransportProducer {
   /** Waits for sends in flight; the producer cannot be used afterwards. An open transaction is left to time out. */
   async close(): Promise<void> {
     if (!(await this.txn.close())) return
-    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer.cancel()
     await this.cluster.closePool(this.pool)
   }
 
@@ -391,38 +390,8 @@ export class KafkaProducer implements TransportProducer {
     this.flushScheduled = true
     setImmediate(() => {
       this.flushScheduled = false
-      void this.flush()
+      void this.flusher.run()
     })
-  }
-
-  private wakeAt(at: number): void {
-    if (at >= this.timerAt) return
-    if (this.timer !== null) clearTimeout(this.timer)
-    this.timerAt = at
-    this.timer = setTimeout(
-      () => {
-        this.timer = null
-        this.timerAt = Number.POSITIVE_INFINITY
-        this.schedule()
-      },
-      Math.max(0, Math.ceil(at - performance.now())),
-    )
-  }
-
-  private async flush(): Promise<void> {
-    if (this.flushing) {
-      this.flushAgain = true
-      return
-    }
-    this.flushing = true
-    try {
-      do {
-        this.flushAgain = false
-        await this.flushOnce()
-      } while (this.flushAgain)
-    } finally {
-      this.flushing = false
-    }
   }
 
   private async flushOnce(): Promise<void> {
@@ -447,7 +416,7 @@ export class KafkaProducer implements TransportProducer {
       if (q.inFlight || q.batches.length === 0) continue
       if (this.needsNewId && q.batches[0]!.bytes === null) continue
       if (q.notBefore > now) {
-        this.wakeAt(q.notBefore)
+        this.timer.wakeAt(q.notBefore)
         continue
       }
       let node: number
@@ -563,7 +532,7 @@ export class KafkaProducer implements TransportProducer {
       if (now + wait <= b.retryDeadline && this.txn.status !== 'closed') {
         b.attempts++
         q.notBefore = now + wait
-        this.wakeAt(q.notBefore)
+        this.timer.wakeAt(q.notBefore)
         return
       }
       outcome = err.final(b.attempts + 1, Math.round(now - (b.retryDeadline - this.cluster.retryTimeoutMs)))
