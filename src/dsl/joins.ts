@@ -120,8 +120,8 @@ export class TableProcessor implements Processor<unknown, unknown, unknown, unkn
 /** [time, value] pairs of one key, oldest first; a null value means deleted from then on. */
 type Versions = [number, unknown][]
 
-/** Finds the value as of time `t` in a key's versions; undefined when there is none (or deleted). */
-export function valueAsOf(versions: Versions | undefined, t: number): unknown {
+/** The version in force at time `t` (the newest at or before it); undefined when there is none. */
+export function versionAsOf(versions: Versions | undefined, t: number): [number, unknown] | undefined {
   if (versions === undefined) return undefined
   let lo = 0
   let hi = versions.length - 1
@@ -135,9 +135,7 @@ export function valueAsOf(versions: Versions | undefined, t: number): unknown {
       hi = mid - 1
     }
   }
-  if (found < 0) return undefined
-  const v = versions[found]![1]
-  return v === null ? undefined : v
+  return found < 0 ? undefined : versions[found]
 }
 
 /**
@@ -247,13 +245,11 @@ export class LookupJoinProcessor implements Processor<unknown, unknown, unknown,
     let right: unknown
     if (record.key !== null && record.key !== undefined) {
       const versions = ctx.keyValueStore<unknown, Versions>(this.opts.versionsStore).get(record.key)
-      right = valueAsOf(versions, record.timestamp)
-      if (right !== undefined && maxLookbackMs !== undefined) {
-        // The matching version's time: the newest at or before the record.
-        let vt = Number.NEGATIVE_INFINITY
-        for (const [t] of versions!) if (t <= record.timestamp) vt = t
-        if (record.timestamp - vt > maxLookbackMs) right = undefined
-      }
+      const version = versionAsOf(versions, record.timestamp)
+      // A null value is a delete; a version older than the lookback does not match.
+      const tooOld =
+        maxLookbackMs !== undefined && version !== undefined && record.timestamp - version[0] > maxLookbackMs
+      right = version === undefined || version[1] === null || tooOld ? undefined : version[1]
     }
     if (right === undefined) {
       if (type === 'inner') return

@@ -588,11 +588,7 @@ export class Stream<K, V> {
     opts?: LookupJoinOptions | WindowJoinOptions | ((a: never, b: never, c: never) => unknown),
     globalOpts?: StepOptions,
   ): Stream<K, unknown> {
-    if (right instanceof GlobalTable)
-      return this.globalJoin('inner', right, joiner as never, opts as never, globalOpts)
-    return right instanceof Table
-      ? this.lookupJoin('inner', right, joiner as never, opts as LookupJoinOptions | undefined)
-      : this.windowJoin('inner', right, joiner as never, opts as WindowJoinOptions)
+    return this.anyJoin('inner', right, joiner, opts, globalOpts)
   }
 
   /**
@@ -621,11 +617,22 @@ export class Stream<K, V> {
     opts?: LookupJoinOptions | WindowJoinOptions | ((a: never, b: never, c: never) => unknown),
     globalOpts?: StepOptions,
   ): Stream<K, unknown> {
+    return this.anyJoin('left', right, joiner, opts, globalOpts)
+  }
+
+  /** join and leftJoin: the kind of join follows from what is on the right. */
+  private anyJoin(
+    type: 'inner' | 'left',
+    right: Table<K, unknown> | Stream<K, unknown> | GlobalTable<unknown, unknown>,
+    joiner: (a: never, b: never, c: never) => unknown,
+    opts: LookupJoinOptions | WindowJoinOptions | ((a: never, b: never, c: never) => unknown) | undefined,
+    globalOpts: StepOptions | undefined,
+  ): Stream<K, unknown> {
     if (right instanceof GlobalTable)
-      return this.globalJoin('left', right, joiner as never, opts as never, globalOpts)
+      return this.globalJoin(type, right, joiner as never, opts as never, globalOpts)
     return right instanceof Table
-      ? this.lookupJoin('left', right, joiner as never, opts as LookupJoinOptions | undefined)
-      : this.windowJoin('left', right, joiner as never, opts as WindowJoinOptions)
+      ? this.lookupJoin(type, right, joiner as never, opts as LookupJoinOptions | undefined)
+      : this.windowJoin(type, right, joiner as never, opts as WindowJoinOptions)
   }
 
   /**
