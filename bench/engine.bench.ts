@@ -21,6 +21,7 @@ import { TaskExecutor, type TaskOutput } from '../src/runtime/task-executor.js'
 import { MemoryKeyValueStore, MemoryWindowStore } from '../src/state/memory-stores.js'
 import { MemoryTaskState } from '../src/state/memory-task-state.js'
 import { EmbeddedTransport } from '../src/transport/embedded.js'
+import { commitsSeen, probeCommits } from './support/commit-probe.js'
 
 const quick = process.argv.includes('--quick')
 const e2eChild = process.argv.includes('--e2e-child')
@@ -421,25 +422,6 @@ async function prefilled(inputs: readonly RecordInput[]): Promise<string> {
     await l.append('payments', 0, inputs.slice(i, i + APPEND_BATCH))
   await l.close()
   return dir
-}
-
-// The end of a run is when its last output became committed: the end of the first commit that
-// began after every input record had been processed. The runner's commit is wrapped to see it.
-const commitsSeen: { recordsIn: number; endMs: number }[] = []
-function probeCommits(): void {
-  const proto = AppRunner.prototype as unknown as {
-    commit?: (this: { recordsIn: number }) => Promise<void>
-    __benchProbe?: boolean
-  }
-  const commit = proto.commit
-  if (typeof commit !== 'function') throw new Error('AppRunner has no commit(): update the bench probe')
-  if (proto.__benchProbe) return
-  proto.__benchProbe = true
-  proto.commit = async function (this: { recordsIn: number }) {
-    const recordsIn = this.recordsIn
-    await commit.call(this)
-    commitsSeen.push({ recordsIn, endMs: performance.now() })
-  }
 }
 
 /** Counts the output topic's committed records (read_committed). */

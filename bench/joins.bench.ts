@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import type { LogRecord, RecordInput } from '../src/core/record.js'
 import { app } from '../src/index.js'
 import { EventLog } from '../src/log/event-log.js'
-import { AppRunner } from '../src/runtime/app-runner.js'
+import { commitsSeen, probeCommits } from './support/commit-probe.js'
 
 const quick = process.argv.includes('--quick')
 const child = process.argv.includes('--child')
@@ -191,25 +191,6 @@ async function committed(dir: string, topic: string): Promise<LogRecord[]> {
 }
 
 // ---- Eddy ----------------------------------------------------------------------------------
-
-// The end of a run is the end of the first commit after every input record was processed: the
-// runner's commit is wrapped to see it (the idle wait before the app stops is left out).
-const commitsSeen: { recordsIn: number; endMs: number }[] = []
-function probeCommits(): void {
-  const proto = AppRunner.prototype as unknown as {
-    commit?: (this: { recordsIn: number }) => Promise<void>
-    __benchProbe?: boolean
-  }
-  const commit = proto.commit
-  if (typeof commit !== 'function') throw new Error('AppRunner has no commit(): update the bench probe')
-  if (proto.__benchProbe) return
-  proto.__benchProbe = true
-  proto.commit = async function (this: { recordsIn: number }) {
-    const recordsIn = this.recordsIn
-    await commit.call(this)
-    commitsSeen.push({ recordsIn, endMs: performance.now() })
-  }
-}
 
 type Case = 'enrich' | 'window'
 
