@@ -35,6 +35,11 @@ export type EddyErrorCode =
   | 'STORE_NOT_READY'
   /** A Kafka cluster that cannot be reached (or refuses the credentials) after retrying. */
   | 'BROKER_UNAVAILABLE'
+  /**
+   * The consumer group moved on (rebalanced, or removed this member): what this member did since
+   * its last commit is refused; it rejoins and gets its work anew.
+   */
+  | 'REBALANCED'
   /** A Kafka cluster's error Eddy has no code of its own for; the message names it. */
   | 'KAFKA_ERROR'
 

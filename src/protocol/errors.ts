@@ -138,6 +138,7 @@ export const kafkaErrorForEddyCode: Readonly<Record<EddyErrorCode, KafkaErrorCod
   UNKNOWN_STORE: KafkaErrors.UNKNOWN_SERVER_ERROR,
   STORE_NOT_READY: KafkaErrors.UNKNOWN_SERVER_ERROR,
   BROKER_UNAVAILABLE: KafkaErrors.NETWORK_EXCEPTION,
+  REBALANCED: KafkaErrors.ILLEGAL_GENERATION,
   KAFKA_ERROR: KafkaErrors.UNKNOWN_SERVER_ERROR,
 }
 

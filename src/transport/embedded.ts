@@ -1,8 +1,11 @@
 // The embedded transport: the processor reads and writes the in-process log directly.
 import type { EventLog } from '../log/event-log.js'
+import { SoloMembership } from './solo-group.js'
 import { checkPartitions, notCompacted, partitionCountMismatch } from './topic-checks.js'
 import type {
   FetchedRecords,
+  GroupJoinOptions,
+  GroupMembership,
   TopicPartitionOffset,
   TopicSpec,
   Transport,
@@ -101,6 +104,10 @@ export class EmbeddedTransport implements Transport {
       abortTransaction: () => p.abortTransaction(),
       close: () => p.close(),
     }
+  }
+
+  joinGroup(opts: GroupJoinOptions): GroupMembership {
+    return new SoloMembership(opts)
   }
 
   async close(): Promise<void> {

@@ -21,6 +21,8 @@ import { KafkaProducer } from './kafka-producer.js'
 import { checkPartitions, notCompacted, partitionCountMismatch } from './topic-checks.js'
 import type {
   FetchedRecords,
+  GroupJoinOptions,
+  GroupMembership,
   TopicPartitionOffset,
   TopicSpec,
   Transport,
@@ -195,6 +197,14 @@ export class KafkaTransport implements Transport {
         await p.close()
       },
     }
+  }
+
+  joinGroup(opts: GroupJoinOptions): GroupMembership {
+    // Being written (issue 5): until then the Kafka transport runs one instance per app.
+    throw new EddyError(
+      'UNSUPPORTED_VERSION',
+      `group ${opts.group}: group membership over Kafka is not available yet`,
+    )
   }
 
   async close(): Promise<void> {

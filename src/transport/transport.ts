@@ -29,8 +29,16 @@ export interface TopicPartitionOffset {
 export interface TransportProducer {
   send(topic: string, partition: number, records: readonly RecordInput[]): Promise<void>
   beginTransaction(): void
-  /** Adds consumer offsets to the open transaction: they commit with the records. */
-  sendOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void>
+  /**
+   * Adds consumer offsets to the open transaction: they commit with the records. With `member`,
+   * the group's coordinator refuses them (REBALANCED) once that generation is over, which fences
+   * a zombie that lost its tasks (KIP-447).
+   */
+  sendOffsets(
+    group: string,
+    offsets: readonly TopicPartitionOffset[],
+    member?: GroupGeneration,
+  ): Promise<void>
   commitTransaction(): Promise<void>
   abortTransaction(): Promise<void>
   close(): Promise<void>
@@ -58,5 +66,67 @@ export interface Transport {
   /** Commits offsets outside a transaction (at-least-once). */
   commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void>
   producer(opts: { transactionalId?: string }): Promise<TransportProducer>
+  /**
+   * A membership in a consumer group whose leader assigns the work (Kafka's classic group
+   * protocol, protocol type "consumer"). Nothing is sent until `join()`.
+   */
+  joinGroup(opts: GroupJoinOptions): GroupMembership
   close(): Promise<void>
+}
+
+/** A member's generation: offsets committed with it are refused once the group moved on. */
+export interface GroupGeneration {
+  readonly generationId: number
+  readonly memberId: string
+}
+
+/** A member as the leader sees it when it assigns the work. */
+export interface GroupMemberInfo {
+  readonly memberId: string
+  /** What the member sent with its join (`GroupJoinOptions.userData`). */
+  readonly userData: Buffer
+}
+
+/** What one member is given: the partitions it reads, and anything else the leader tells it. */
+export interface GroupAssignmentOut {
+  readonly partitions: readonly { topic: string; partition: number }[]
+  readonly userData: Buffer
+}
+
+export interface GroupAssignment extends GroupAssignmentOut, GroupGeneration {
+  /** True on the member that computed this generation's assignment. */
+  readonly leader: boolean
+}
+
+export interface GroupJoinOptions {
+  readonly group: string
+  /** The topics the members read, as the subscription that Kafka's tools show. */
+  readonly topics: readonly string[]
+  /** Sent with every join: what the leader needs to know about this member. */
+  readonly userData: () => Buffer
+  /** Runs on the member the coordinator elects leader: every member's assignment, by member id. */
+  readonly assign: (members: readonly GroupMemberInfo[]) => Map<string, GroupAssignmentOut>
+  /** A member silent this long is removed and its work moves (default 10 s). */
+  readonly sessionTimeoutMs?: number
+  /** How long the group waits for every member to rejoin in a rebalance (default 60 s). */
+  readonly rebalanceTimeoutMs?: number
+  /** How often the member tells the coordinator it is alive (default a third of the session timeout). */
+  readonly heartbeatIntervalMs?: number
+}
+
+export interface GroupMembership {
+  /**
+   * Joins the group, or rejoins it after a rebalance was asked for, and resolves with this
+   * member's assignment once the leader has made it. Heartbeats run in the background from then on.
+   */
+  join(): Promise<GroupAssignment>
+  /**
+   * True once the group started a rebalance (a member joined or left) or this member's session was
+   * lost: commit what is still allowed, then call `join()` again.
+   */
+  readonly rebalancing: boolean
+  /** The generation of the last `join()`, or null before one. */
+  readonly generation: GroupGeneration | null
+  /** Leaves the group (its work moves at once) and stops the heartbeats. */
+  leave(): Promise<void>
 }
