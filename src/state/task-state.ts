@@ -150,7 +150,18 @@ export class TaskState {
     return this.env.dir
   }
 
-  private async restore(s: OpenStore): Promise<void> {
+  /**
+   * A standby's catch-up: applies what the changelogs gained since the last restore (committed
+   * records only), so that the task, if it moves here, restores only the rest. Returns the records applied.
+   */
+  async catchUp(): Promise<number> {
+    this.checkOpen()
+    let applied = 0
+    for (const s of this.byName.values()) applied += await this.restore(s, false)
+    return applied
+  }
+
+  private async restore(s: OpenStore, reportProgress = true): Promise<number> {
     const { transport, partition } = this.opts
     const name = s.store.name
     const topic = s.topic
@@ -169,6 +180,7 @@ export class TaskState {
     let offset = from
     let restored = 0
     const report = (done: boolean) =>
+      reportProgress &&
       this.opts.onRestoreProgress?.({
         store: name,
         topic,
@@ -203,6 +215,7 @@ export class TaskState {
     }
     s.restoredRecords = restored
     report(true)
+    return restored
   }
 
   private storeOf(name: string, kind: StoreKind): DurableStore {
