@@ -312,6 +312,26 @@ describe('GroupCoordinator', () => {
     assert.equal(gc.validateOffsetCommit('forgotten', 'm-1', 3), KafkaErrors.ILLEGAL_GENERATION)
   })
 
+  it('in a rebalance, the current generation may still commit; a stale one is refused and not kept alive', async () => {
+    const { gc, scheduler } = setup()
+    const { a, b, c } = await stableGroupOfThree(gc)
+    // A new member starts a rebalance of generation 1.
+    await joinNew(gc, { clientId: 'd' })
+    assert.equal(gc.groupState(G)?.state, 'PreparingRebalance')
+    // Work done in generation 1 may still be committed before rejoining.
+    assert.equal(gc.validateOffsetCommit(G, a, 1), KafkaErrors.NONE)
+    assert.equal(gc.validateOffsetCommit(G, b, 0), KafkaErrors.ILLEGAL_GENERATION)
+    // B heartbeats with a generation it missed: told so, and its session is not renewed.
+    for (let t = 0; t < 4; t++) {
+      scheduler.advance(3_000)
+      assert.equal(hb(gc, a, 1), KafkaErrors.REBALANCE_IN_PROGRESS)
+      assert.equal(hb(gc, c, 1), KafkaErrors.REBALANCE_IN_PROGRESS)
+      if (t < 3) assert.equal(hb(gc, b, 0), KafkaErrors.ILLEGAL_GENERATION)
+    }
+    assert.equal(hb(gc, b, 0), KafkaErrors.UNKNOWN_MEMBER_ID, 'B expired at 10 s')
+    assert.equal(hb(gc, a, 1), KafkaErrors.REBALANCE_IN_PROGRESS)
+  })
+
   it('MEMBER_ID_REQUIRED: v4+ new members get an id first; older versions join directly', async () => {
     const { gc } = setup()
     const first = await gc.join(joinInput({ clientId: 'k' }))

@@ -609,13 +609,15 @@ export class GroupCoordinator implements GroupCoordinatorApi {
     const error = this.validateCurrentMember(group, memberId, groupInstanceId)
     if (error !== KafkaErrors.NONE) return error
     const member = group.members.get(memberId)!
+    // The generation first, as Kafka: a member that missed a generation must not keep its
+    // session alive by heartbeating through the next rebalance.
+    if (generationId !== group.generationId) return KafkaErrors.ILLEGAL_GENERATION
     if (group.state === 'Empty') return KafkaErrors.UNKNOWN_MEMBER_ID
     if (group.state === 'PreparingRebalance') {
       // Keeps the member alive while it gets around to rejoining; the answer tells it to.
       if (!member.isNew) this.scheduleHeartbeat(group, member, member.sessionTimeoutMs)
       return KafkaErrors.REBALANCE_IN_PROGRESS
     }
-    if (generationId !== group.generationId) return KafkaErrors.ILLEGAL_GENERATION
     this.scheduleHeartbeat(group, member, member.sessionTimeoutMs)
     return KafkaErrors.NONE
   }

@@ -50,6 +50,10 @@ export const limits = {
   /** Default transaction timeout, after which an open transaction is aborted. */
   transactionTimeoutMsDefault: 60_000,
   transactionTimeoutMsMax: 15 * 60_000,
+  /** Defaults of a consumer-group membership: a silent member is removed after the session timeout. */
+  groupSessionTimeoutMsDefault: 10_000,
+  /** How long a group waits for its members to rejoin in a rebalance. */
+  groupRebalanceTimeoutMsDefault: 60_000,
   /** Largest metadata string stored with a committed consumer-group offset (Kafka's offset.metadata.max.bytes). */
   offsetMetadataBytesMax: 4096,
   /** Largest Kafka request frame the broker reads (Kafka's socket.request.max.bytes); a bigger one closes the connection. */

@@ -26,6 +26,15 @@ export {
   validateCompressedBatch,
 } from './compression.js'
 export {
+  type ConsumerAssignment,
+  type ConsumerSubscription,
+  decodeConsumerAssignment,
+  decodeConsumerSubscription,
+  encodeConsumerAssignment,
+  encodeConsumerSubscription,
+  type TopicPartitionList,
+} from './consumer-protocol.js'
+export {
   errorCodeForVersion,
   type KafkaErrorCode,
   type KafkaErrorName,

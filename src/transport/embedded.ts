@@ -88,6 +88,7 @@ export class EmbeddedTransport implements Transport {
     })
   }
 
+  /** No member generation: the embedded log's group has one member, which no rebalance can fence. */
   async commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
     await this.log.groups.commit(group, offsets)
   }

@@ -73,6 +73,10 @@ const CLIENT_VERSIONS: Readonly<Partial<Record<ApiName, readonly [number, number
   EndTxn: [0, 4],
   CreateTopics: [4, 7], // 4: replication factor -1 (the cluster's default)
   DescribeConfigs: [1, 4],
+  JoinGroup: [1, 9], // 1: rebalance timeout
+  SyncGroup: [0, 5],
+  Heartbeat: [0, 4],
+  LeaveGroup: [0, 5],
 }
 
 /** Errors that may pass: retried (after refreshing what they name) until `retryTimeoutMs`. */

@@ -11,8 +11,9 @@ import { BATCH_HEADER_BYTES, encodeRecordBatch } from '../core/record-batch.js'
 import { ProducerTransactions } from '../log/producer-transactions.js'
 import { KafkaErrors, type ResponseOf } from '../protocol/index.js'
 import { backoffMs, CoordinatorType, type KafkaCluster, kafkaError, Retriable } from './kafka-cluster.js'
+import { commitGeneration, offsetCommitError } from './kafka-group.js'
 import { SerialPasses, WakeTimer } from './scheduling.js'
-import type { TopicPartitionOffset, TransportProducer } from './transport.js'
+import type { GroupGeneration, TopicPartitionOffset, TransportProducer } from './transport.js'
 
 const INT32_MAX = 2 ** 31 - 1
 
@@ -162,8 +163,15 @@ export class KafkaProducer implements TransportProducer {
     this.txn.begin()
   }
 
-  /** Commits a consumer group's offsets (with their metadata) as part of the open transaction. */
-  sendOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+  /**
+   * Commits a consumer group's offsets (with their metadata) as part of the open transaction;
+   * with `member`, only while that member's generation is the group's (else REBALANCED).
+   */
+  sendOffsets(
+    group: string,
+    offsets: readonly TopicPartitionOffset[],
+    member?: GroupGeneration,
+  ): Promise<void> {
     try {
       const txnId = this.txn.checkTransactional('send offsets')
       this.txn.checkUsable()
@@ -173,7 +181,7 @@ export class KafkaProducer implements TransportProducer {
         added = this.ensureEpoch().then(() => this.addOffsetsToTxn(txnId, group))
         this.txn.groups.set(group, added)
       }
-      const sent = added.then(() => this.txnOffsetCommit(txnId, group, offsets))
+      const sent = added.then(() => this.txnOffsetCommit(txnId, group, offsets, commitGeneration(member)))
       return this.txn.track(sent.catch((err: unknown) => this.txn.fail(err)))
     } catch (err) {
       return Promise.reject(err)
@@ -319,8 +327,16 @@ export class KafkaProducer implements TransportProducer {
     txnId: string,
     group: string,
     offsets: readonly TopicPartitionOffset[],
+    member: GroupGeneration | null,
   ): Promise<void> {
     const v = this.cluster.version('TxnOffsetCommit')
+    if (member !== null && v < 3) {
+      // Without the generation (KIP-447, v3+) a zombie's offsets would be accepted: refuse, as Kafka's clients do.
+      throw new EddyError(
+        'UNSUPPORTED_VERSION',
+        `producer ${txnId}: offsets of group ${group} for member ${member.memberId} need TxnOffsetCommit v3+ to carry the member's generation, but v${v} is in use: use Kafka 2.5 or newer, or raise maxApiVersions.TxnOffsetCommit`,
+      )
+    }
     const topics = [...byTopic(offsets)].map(([name, list]) => ({
       name,
       partitions: list.map((o) => ({
@@ -335,19 +351,17 @@ export class KafkaProducer implements TransportProducer {
         groupId: group,
         producerId: this.id,
         producerEpoch: this.epoch,
-        generationId: -1,
-        memberId: '',
+        generationId: member?.generationId ?? -1,
+        memberId: member?.memberId ?? '',
         groupInstanceId: null,
         topics,
       })
       for (const t of res.topics) {
         for (const p of t.partitions) {
-          if (p.errorCode !== KafkaErrors.NONE) {
-            throw this.error(
-              p.errorCode,
-              `committing offsets of group ${group} for ${t.name}-${p.partitionIndex} in the transaction`,
-            )
-          }
+          if (p.errorCode === KafkaErrors.NONE) continue
+          const where = `committing offsets of group ${group} for ${t.name}-${p.partitionIndex} in the transaction`
+          if (FENCED.has(p.errorCode)) throw this.error(p.errorCode, where)
+          throw offsetCommitError(p.errorCode, `producer ${txnId}, ${where}`, group, member ?? undefined)
         }
       }
     })

@@ -17,10 +17,12 @@ import {
   Retriable,
 } from './kafka-cluster.js'
 import { KafkaFetcher } from './kafka-fetcher.js'
+import { commitGeneration, KafkaGroupMembership, offsetCommitError } from './kafka-group.js'
 import { KafkaProducer } from './kafka-producer.js'
 import { checkPartitions, notCompacted, partitionCountMismatch } from './topic-checks.js'
 import type {
   FetchedRecords,
+  GroupGeneration,
   GroupJoinOptions,
   GroupMembership,
   TopicPartitionOffset,
@@ -44,6 +46,7 @@ export class KafkaTransport implements Transport {
   readonly kind = 'kafka'
   private readonly fetcher: KafkaFetcher
   private readonly producers = new Set<KafkaProducer>()
+  private readonly memberships = new Set<KafkaGroupMembership>()
 
   private constructor(
     private readonly cluster: KafkaCluster,
@@ -143,8 +146,13 @@ export class KafkaTransport implements Transport {
     })
   }
 
-  async commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void> {
+  async commitOffsets(
+    group: string,
+    offsets: readonly TopicPartitionOffset[],
+    member?: GroupGeneration,
+  ): Promise<void> {
     if (offsets.length === 0) return
+    const gen = commitGeneration(member)
     const v = this.cluster.version('OffsetCommit')
     const topics = [...groupByTopic(offsets)].map(([name]) => ({
       name,
@@ -158,19 +166,22 @@ export class KafkaTransport implements Transport {
     }))
     await this.cluster.withCoordinator(CoordinatorType.Group, group, async (node) => {
       // Generation -1 and no member: a commit by a client that assigns itself its partitions.
+      // With a member's generation, the coordinator refuses it once the group moved on.
       const res = await this.cluster.send(this.cluster.control, node, 'OffsetCommit', v, {
         groupId: group,
-        generationIdOrMemberEpoch: -1,
-        memberId: '',
+        generationIdOrMemberEpoch: gen?.generationId ?? -1,
+        memberId: gen?.memberId ?? '',
         groupInstanceId: null,
         topics,
       })
       for (const t of res.topics) {
         for (const p of t.partitions) {
           if (p.errorCode !== KafkaErrors.NONE) {
-            throw kafkaError(
+            throw offsetCommitError(
               p.errorCode,
               `committing offsets of group ${group} for ${t.name}-${p.partitionIndex}`,
+              group,
+              gen ?? undefined,
             )
           }
         }
@@ -189,7 +200,7 @@ export class KafkaTransport implements Transport {
     return {
       send: (topic, partition, records) => p.send(topic, partition, records),
       beginTransaction: () => p.beginTransaction(),
-      sendOffsets: (group, offsets) => p.sendOffsets(group, offsets),
+      sendOffsets: (group, offsets, member) => p.sendOffsets(group, offsets, member),
       commitTransaction: () => p.commitTransaction(),
       abortTransaction: () => p.abortTransaction(),
       close: async () => {
@@ -200,15 +211,18 @@ export class KafkaTransport implements Transport {
   }
 
   joinGroup(opts: GroupJoinOptions): GroupMembership {
-    // Being written (issue 5): until then the Kafka transport runs one instance per app.
-    throw new EddyError(
-      'UNSUPPORTED_VERSION',
-      `group ${opts.group}: group membership over Kafka is not available yet`,
-    )
+    if (this.cluster.isClosed) {
+      throw new EddyError('LOG_CLOSED', 'the Kafka transport is closed: create a new one')
+    }
+    const m = new KafkaGroupMembership(this.cluster, opts, (done) => this.memberships.delete(done))
+    this.memberships.add(m)
+    return m
   }
 
   async close(): Promise<void> {
     if (this.cluster.isClosed) return
+    // Heartbeats stop without a LeaveGroup: to the group this is a crash (leave() is the caller's).
+    for (const m of [...this.memberships]) m.stop()
     this.fetcher.close()
     await Promise.allSettled([...this.producers].map((p) => p.close()))
     this.producers.clear()

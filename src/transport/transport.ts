@@ -63,8 +63,15 @@ export interface Transport {
     group: string,
     partitions: readonly { topic: string; partition: number }[],
   ): Promise<TopicPartitionOffset[]>
-  /** Commits offsets outside a transaction (at-least-once). */
-  commitOffsets(group: string, offsets: readonly TopicPartitionOffset[]): Promise<void>
+  /**
+   * Commits offsets outside a transaction (at-least-once). With `member`, the group's coordinator
+   * refuses them (REBALANCED) once that generation is over.
+   */
+  commitOffsets(
+    group: string,
+    offsets: readonly TopicPartitionOffset[],
+    member?: GroupGeneration,
+  ): Promise<void>
   producer(opts: { transactionalId?: string }): Promise<TransportProducer>
   /**
    * A membership in a consumer group whose leader assigns the work (Kafka's classic group
