@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import { type EddyErrorCode, isEddyError } from '../../src/core/errors.js'
 import type { LogRecord, RecordInput } from '../../src/core/record.js'
 import type { IsolationLevel } from '../../src/log/types.js'
-import type { Transport, TransportProducer } from '../../src/transport/transport.js'
+import type { GroupMemberInfo, Transport, TransportProducer } from '../../src/transport/transport.js'
 
 export interface TransportUnderTest {
   readonly transport: Transport
@@ -436,6 +436,43 @@ export function transportConformance(name: string, open: () => Promise<Transport
         assert.deepEqual(await t.committedOffsets(group, [{ topic: name, partition: 0 }]), [
           { topic: name, partition: 0, offset: 7, metadata: 'b' },
         ])
+      })
+    })
+
+    describe('group membership', () => {
+      it('a member alone leads: its assign sees its userData, it gets what it assigned, commits with its generation, leaves', async () => {
+        const name = await topic(2)
+        const group = unique('group')
+        let seen: GroupMemberInfo[] = []
+        const all = [
+          { topic: name, partition: 0 },
+          { topic: name, partition: 1 },
+        ]
+        const m = t.joinGroup({
+          group,
+          topics: [name],
+          userData: () => v('about me'),
+          assign: (members) => {
+            seen = [...members]
+            return new Map(members.map((x) => [x.memberId, { partitions: all, userData: v('for you') }]))
+          },
+        })
+        assert.equal(m.generation, null)
+        const a = await m.join()
+        assert.equal(a.leader, true)
+        assert.deepEqual(a.partitions, all)
+        assert.equal(a.userData.toString(), 'for you')
+        assert.deepEqual(
+          seen.map((x) => [x.memberId, x.userData.toString()]),
+          [[a.memberId, 'about me']],
+        )
+        assert.deepEqual(m.generation, { generationId: a.generationId, memberId: a.memberId })
+        assert.equal(m.rebalancing, false)
+        await t.commitOffsets(group, [{ topic: name, partition: 1, offset: 4, metadata: 'x' }], m.generation!)
+        assert.deepEqual(await t.committedOffsets(group, [{ topic: name, partition: 1 }]), [
+          { topic: name, partition: 1, offset: 4, metadata: 'x' },
+        ])
+        await m.leave()
       })
     })
 
