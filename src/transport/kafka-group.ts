@@ -67,7 +67,7 @@ export function offsetCommitError(
       member === undefined ? 'this commit' : `member ${member.memberId} (generation ${member.generationId})`
     return new EddyError(
       'REBALANCED',
-      `${where}: the Kafka cluster answered ${kafkaErrorName(code)}: group ${group} rebalanced and ${who} no longer owns these partitions, so its work since its last commit is dropped: abort the transaction, join the group again and resume from the committed offsets`,
+      `${where}: the Kafka cluster answered ${kafkaErrorName(code)}: group ${group} rebalanced and ${who} no longer owns these partitions, so its work since its last commit is dropped: abort any open transaction, join the group again and resume from the committed offsets`,
     )
   }
   return kafkaError(code, where)
