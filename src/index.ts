@@ -1,9 +1,12 @@
 // Eddy's public API.
+
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { systemClock } from './core/clock.js'
 import { EddyError } from './core/errors.js'
 import type { ReadOnlyKeyValueStore, ReadOnlyStore, ReadOnlyWindowStore } from './core/store.js'
 import { GlobalTable, type Table, Topology, type WindowedAggregation } from './dsl/stream.js'
+import { DataDirLock } from './log/data-dir-lock.js'
 import { EventLog } from './log/event-log.js'
 import { EddyMetrics } from './observe/metrics.js'
 import {
@@ -22,6 +25,8 @@ import { MetricsServer } from './server/metrics-server.js'
 import { MemoryTaskState } from './state/memory-task-state.js'
 import { type RestoreProgress, TaskState } from './state/task-state.js'
 import { EmbeddedTransport } from './transport/embedded.js'
+import { KafkaTransport, type KafkaTransportOptions } from './transport/kafka.js'
+import type { Transport } from './transport/transport.js'
 // Registers the gzip/snappy/lz4/zstd decompressor with core, so the embedded log reads the
 // compressed batches Kafka clients produce (see protocol/compression.ts).
 import './protocol/compression.js'
@@ -109,6 +114,24 @@ export interface AppOptions {
    * metrics at /metrics, queries of its state at /stores.
    */
   readonly metricsPort?: number
+  /**
+   * Run on a Kafka cluster (Apache Kafka, Redpanda, `eddy broker`) instead of the embedded log:
+   * bootstrap brokers, `host:port` each. Every instance started with the same `id` joins one
+   * consumer group and takes a share of the tasks. `eddy run --brokers` sets this too.
+   */
+  readonly brokers?: readonly string[]
+  /** Connection settings for `brokers` (client id, SASL, TLS, timeouts). */
+  readonly kafka?: Omit<KafkaTransportOptions, 'brokers'>
+  /**
+   * Names this instance among the app's instances on Kafka: its transactional id, and its state
+   * directory (<dataDir>/state/<instanceId>), so a restarted instance finds its state. Default: a
+   * random id, with state in <dataDir>/state.
+   */
+  readonly instanceId?: string
+  /** Warm copies of each task's state kept on other instances, for fast failover (default 0). */
+  readonly standbyReplicas?: number
+  /** An instance silent this long is presumed dead and its tasks move (default 10 s). */
+  readonly sessionTimeoutMs?: number
 }
 
 export interface RunOptions {
@@ -121,18 +144,36 @@ export interface RunOptions {
   readonly onRestoreProgress?: (progress: RestoreProgress & { readonly taskId: string }) => void
   /** Serve metrics and state queries on this port while running (overrides `AppOptions.metricsPort`). */
   readonly metricsPort?: number
+  /** Called after each rebalance with the group generation and this instance's tasks. */
+  readonly onAssignment?: (assignment: {
+    readonly generation: number
+    readonly active: readonly string[]
+    readonly standby: readonly string[]
+  }) => void
 }
 
 /** Settings `eddy run` passes to the app file it runs. */
-function runDefaults(): { untilIdleMs?: number; dataDir?: string; metricsPort?: number } {
+function runDefaults(): {
+  untilIdleMs?: number
+  dataDir?: string
+  metricsPort?: number
+  brokers?: string[]
+  instanceId?: string
+} {
   const idle = process.env.EDDY_RUN_UNTIL_IDLE_MS
   const metrics = process.env.EDDY_RUN_METRICS_PORT
+  const brokers = process.env.EDDY_RUN_BROKERS
   return {
     untilIdleMs: idle ? Number(idle) : undefined,
     dataDir: process.env.EDDY_DATA_DIR,
     metricsPort: metrics ? Number(metrics) : undefined,
+    brokers: brokers ? brokers.split(',').filter((b) => b !== '') : undefined,
+    instanceId: process.env.EDDY_RUN_INSTANCE_ID || undefined,
   }
 }
+
+/** Kafka Streams' default under exactly-once: a crashed instance's open transaction ends within 10 s. */
+const KAFKA_TRANSACTION_TIMEOUT_MS = 10_000
 
 /** A stream-processing app: build its pipeline with `stream(...)`, then `run()` it. */
 export class App extends Topology {
@@ -144,17 +185,43 @@ export class App extends Topology {
     super(options.id)
   }
 
-  /** Runs the pipeline on the embedded log until stopped (SIGINT/SIGTERM, `stop()`, or `untilIdleMs`). */
+  /**
+   * Runs the pipeline until stopped (SIGINT/SIGTERM, `stop()`, or `untilIdleMs`): on the embedded
+   * log, or on Kafka with `brokers`.
+   */
   async run(opts: RunOptions = {}): Promise<void> {
     const defaults = runDefaults()
     const dir = path.resolve(this.options.dataDir ?? defaults.dataDir ?? '.eddy')
-    const log = EventLog.open({ dir })
-    const transport = new EmbeddedTransport(log, true)
+    // `eddy run --brokers` wins over the file: the same file runs embedded or on a cluster.
+    const brokers = defaults.brokers ?? this.options.brokers
+    const instanceId = defaults.instanceId ?? this.options.instanceId
+    let transport: Transport
+    let stateDir = path.join(dir, 'state')
+    let stateLock: DataDirLock | null = null
+    if (brokers === undefined || brokers.length === 0) {
+      transport = new EmbeddedTransport(EventLog.open({ dir }), true)
+    } else {
+      if (instanceId !== undefined) stateDir = path.join(stateDir, instanceId)
+      fs.mkdirSync(stateDir, { recursive: true })
+      // Two instances must not share their state: each needs its own data dir or instance id.
+      stateLock = DataDirLock.acquire(stateDir)
+      try {
+        transport = await KafkaTransport.connect({
+          clientId: `eddy-${this.options.id}`,
+          transactionTimeoutMs: KAFKA_TRANSACTION_TIMEOUT_MS,
+          ...this.options.kafka,
+          brokers,
+        })
+      } catch (err) {
+        stateLock.release()
+        throw err
+      }
+    }
     const taskState: TaskStateFactory = async (t) =>
       t.stores.length === 0
         ? new MemoryTaskState()
         : TaskState.open({
-            dir: path.join(dir, 'state'),
+            dir: stateDir,
             appId: this.options.id,
             taskId: t.taskId,
             partition: t.partition,
@@ -173,6 +240,8 @@ export class App extends Topology {
           })
     const metricsPort = opts.metricsPort ?? this.options.metricsPort ?? defaults.metricsPort
     const metrics = metricsPort === undefined ? null : new EddyMetrics()
+    // `eddy run` listens for events (status, restores, assignments) to draw its status line.
+    const toCli = process.env.EDDY_RUN_STATUS === '1'
     const plan = this.plan()
     this.queries = new StoreQueries(plan, this.querySource)
     const runner = new AppRunner(plan, {
@@ -187,14 +256,20 @@ export class App extends Topology {
       maxBatchRecords: this.options.maxBatchRecords,
       untilIdleMs: opts.untilIdleMs ?? defaults.untilIdleMs,
       signal: opts.signal,
+      instanceId,
+      standbyReplicas: this.options.standbyReplicas,
+      sessionTimeoutMs: this.options.sessionTimeoutMs,
+      onAssignment: (a) => {
+        opts.onAssignment?.(a)
+        if (toCli) (process as NodeJS.EventEmitter).emit('eddy:assignment', a)
+      },
+      endpoint: () => this.metricsAt?.replace(/\/metrics$/, '') ?? null,
       onCommit: metrics === null ? undefined : (ms) => metrics.observeCommit(ms),
     })
     this.runner = runner
     const stop = () => runner.stop()
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
-    // `eddy run` listens for these to draw its status line.
-    const toCli = process.env.EDDY_RUN_STATUS === '1'
     const report = () => {
       const st = runner.status()
       metrics?.update(st)
@@ -225,6 +300,7 @@ export class App extends Topology {
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
       await transport.close()
+      stateLock?.release()
       this.runner = null
     }
   }
@@ -314,6 +390,12 @@ export class App extends Topology {
 
   private readonly querySource: QuerySource = {
     tasks: () => this.runningTasks(),
+    taskCount: (sub) => this.runner?.taskCount(sub) ?? 0,
+    ownerOf: (taskId) => {
+      const owner = this.runner?.ownerOf(taskId) ?? null
+      const self = this.metricsAt?.replace(/\/metrics$/, '') ?? null
+      return owner === self ? null : owner
+    },
     globalTable: (name) => {
       this.runningTasks() // throws the reason when not queryable
       const table = this.runner?.queryableGlobalTable(name) ?? null

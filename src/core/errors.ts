@@ -33,6 +33,8 @@ export type EddyErrorCode =
   | 'UNKNOWN_STORE'
   /** An interactive query came while the app was not running, or still restoring its state. */
   | 'STORE_NOT_READY'
+  /** An interactive query asked this instance for a key another instance of the app owns. */
+  | 'NOT_OWNER'
   /** A Kafka cluster that cannot be reached (or refuses the credentials) after retrying. */
   | 'BROKER_UNAVAILABLE'
   /**

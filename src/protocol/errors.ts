@@ -137,6 +137,7 @@ export const kafkaErrorForEddyCode: Readonly<Record<EddyErrorCode, KafkaErrorCod
   // Store queries never reach the wire; mapped only because the Record must be total.
   UNKNOWN_STORE: KafkaErrors.UNKNOWN_SERVER_ERROR,
   STORE_NOT_READY: KafkaErrors.UNKNOWN_SERVER_ERROR,
+  NOT_OWNER: KafkaErrors.UNKNOWN_SERVER_ERROR,
   BROKER_UNAVAILABLE: KafkaErrors.NETWORK_EXCEPTION,
   REBALANCED: KafkaErrors.ILLEGAL_GENERATION,
   KAFKA_ERROR: KafkaErrors.UNKNOWN_SERVER_ERROR,

@@ -1,15 +1,32 @@
 // Runs a plan on a transport: one task per partition of each sub-topology, a fetch → process →
 // commit loop, and exactly-once commits through the log's transactions (one transactional
-// producer for the worker, as Kafka Streams' exactly_once_v2), or at-least-once.
+// producer for the instance, as Kafka Streams' exactly_once_v2), or at-least-once.
+//
+// Scale-out. The instances of an app form a consumer group (the app id); its leader assigns the
+// tasks (task-assignor.ts) and every instance runs those it is given. A rebalance (an instance
+// joins, leaves or dies) is eager: each instance commits what it processed, rejoins, closes the
+// tasks it lost and opens those it gained, restoring their state from the changelogs. Offsets
+// are committed in the member's generation, so an instance the group has moved on from (a
+// zombie) has its transaction refused (REBALANCED): it drops its uncommitted work and rejoins.
+import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { EddyError, isEddyError } from '../core/errors.js'
 import { murmur2, partitionForKey, toPositive } from '../core/murmur2.js'
 import type { LogRecord, RecordHeader, RecordInput } from '../core/record.js'
 import type { StoreSpec } from '../core/store.js'
 import { type Plan, type SubTopology, sizeTopics } from '../plan/plan.js'
-import type { TopicPartitionOffset, Transport, TransportProducer } from '../transport/transport.js'
+import type {
+  GroupAssignment,
+  GroupAssignmentOut,
+  GroupMemberInfo,
+  GroupMembership,
+  TopicPartitionOffset,
+  Transport,
+  TransportProducer,
+} from '../transport/transport.js'
 import { type GlobalTable, GlobalTables } from './global-tables.js'
 import type { QueryableTask } from './store-queries.js'
+import { assignTasks, type InstanceInfo, type TaskInfo } from './task-assignor.js'
 import { type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once'
@@ -28,6 +45,8 @@ export interface TaskStateHandle {
   storeSizes(): Map<string, number>
   /** Entries and records restored at start, per store, when the state layer counts them. */
   metrics?(): readonly { store: string; entries: number; restoredRecords: number }[]
+  /** A standby replica's catch-up: applies what the changelogs gained since. */
+  catchUp?(): Promise<number>
   close(): Promise<void> | void
 }
 
@@ -58,6 +77,39 @@ export interface RunnerOptions {
   readonly signal?: AbortSignal
   /** Called after each successful commit with how long it took. */
   readonly onCommit?: (durationMs: number) => void
+  /**
+   * Names this instance among the app's instances (its transactional id is `<appId>-<instanceId>`).
+   * Default: `worker-0` on the embedded log (one instance); a random id on Kafka.
+   */
+  readonly instanceId?: string
+  /** Where this instance serves queries (`http://host:port`): told to the others, who point there. */
+  readonly endpoint?: () => string | null
+  /** Warm copies of each stateful task's state kept on other instances (default 0). */
+  readonly standbyReplicas?: number
+  /** Group timing on Kafka: an instance silent this long is presumed dead (default 10 s). */
+  readonly sessionTimeoutMs?: number
+  readonly heartbeatIntervalMs?: number
+  /** How long a rebalance waits for every instance to rejoin (default 60 s). */
+  readonly rebalanceTimeoutMs?: number
+  /** Called after each rebalance with this instance's tasks. */
+  readonly onAssignment?: (a: { generation: number; active: string[]; standby: string[] }) => void
+}
+
+/** What an instance tells the group's leader when it joins. */
+interface Subscription {
+  readonly v: 1
+  readonly endpoint: string | null
+  readonly active: string[]
+  readonly localState: string[]
+}
+
+/** What the leader tells each instance: its tasks, and where every task runs (for queries). */
+interface AssignmentInfo {
+  readonly v: 1
+  readonly active: string[]
+  readonly standby: string[]
+  /** Endpoint → the active tasks it runs (instances that serve queries only). */
+  readonly owners: Record<string, string[]>
 }
 
 interface Input {
@@ -78,9 +130,15 @@ interface RunningTask {
   readonly executor: TaskExecutor
   readonly state: TaskStateHandle
   readonly inputs: Input[]
+  /** Set when the task is closed: results of its async steps that still arrive are dropped. */
+  readonly closed: { value: boolean }
 }
 
 export interface RunnerStatus {
+  /** The group generation of the current assignment (-1 on the embedded log). */
+  readonly generation: number
+  /** Tasks kept warm here as standby replicas. */
+  readonly standbyTasks: readonly string[]
   readonly recordsIn: number
   readonly recordsOut: number
   readonly commits: number
@@ -106,6 +164,8 @@ const FETCH_BYTES = 1024 * 1024
 const SENDS_IN_FLIGHT_MAX = 2
 /** Records a task may have inside its async steps before the loop stops feeding it. */
 const ASYNC_BACKLOG_MAX = 1024
+/** How often standby replicas read what their changelogs gained. */
+const STANDBY_CATCH_UP_MS = 500
 
 export class AppRunner {
   private readonly guarantee: ProcessingGuarantee
@@ -134,6 +194,20 @@ export class AppRunner {
   private readonly globalInputs: { topic: string; partition: number; position: number }[] = []
   /** Every task has restored its state and its stores are open: interactive queries may read them. */
   private queryable = false
+  private membership: GroupMembership | null = null
+  private generation = -1
+  /** Every task of the app (on every instance), and each sub-topology's task count. */
+  private taskInfos: TaskInfo[] = []
+  private readonly subs = new Map<number, { sub: SubTopology; taskCount: number }>()
+  /** Standby replicas kept here: task id → its state, caught up from the changelogs. */
+  private standbys = new Map<string, TaskStateHandle>()
+  private lastCatchUp = 0
+  /** Tasks whose state this process has on disk (it ran them, or kept their standby). */
+  private readonly localState = new Set<string>()
+  /** Task id → the endpoint of the instance running it, from the last assignment. */
+  private owners = new Map<string, string>()
+  /** Counters of tasks closed here, so the totals never go down when tasks move. */
+  private readonly retired = new Map<string, StepCounters>()
 
   constructor(
     private readonly plan: Plan,
@@ -158,17 +232,8 @@ export class AppRunner {
     if (this.finalStatus !== null) return this.finalStatus
     let recordsOut = 0
     const steps = new Map<string, StepCounters>()
-    for (const t of this.tasks) {
-      for (const [id, c] of t.executor.counters) {
-        const s = steps.get(id) ?? { in: 0, out: 0, errors: 0, skipped: 0, deadLettered: 0 }
-        s.in += c.in
-        s.out += c.out
-        s.errors += c.errors
-        s.skipped += c.skipped
-        s.deadLettered += c.deadLettered
-        steps.set(id, s)
-      }
-    }
+    for (const [id, c] of this.retired) addCounters(steps, id, c)
+    for (const t of this.tasks) for (const [id, c] of t.executor.counters) addCounters(steps, id, c)
     for (const id of this.plan.order) {
       const n = this.plan.node(id)
       if (n.kind === 'sink') recordsOut += steps.get(id)?.out ?? 0
@@ -193,6 +258,8 @@ export class AppRunner {
         [...t.state.storeSizes()].map(([store, entries]) => ({ store, entries, restoredRecords: 0 })),
     }))
     return {
+      generation: this.generation,
+      standbyTasks: [...this.standbys.keys()],
       recordsIn: this.recordsIn,
       recordsOut,
       commits: this.commits,
@@ -222,6 +289,16 @@ export class AppRunner {
     }))
   }
 
+  /** How many tasks a sub-topology has (on all instances together); 0 before the run starts. */
+  taskCount(subTopology: number): number {
+    return this.subs.get(subTopology)?.taskCount ?? 0
+  }
+
+  /** The endpoint of the instance that runs a task, when the instances serve queries. */
+  ownerOf(taskId: string): string | null {
+    return this.owners.get(taskId) ?? null
+  }
+
   /** A global table, for interactive queries; null when not queryable (as `queryableTasks`). */
   queryableGlobalTable(name: string): GlobalTable | null {
     return this.queryable ? (this.globals.table(name) ?? null) : null
@@ -233,7 +310,7 @@ export class AppRunner {
     this.opts.signal?.addEventListener('abort', onAbort)
     try {
       await this.setUp()
-      this.queryable = true
+      await this.rebalance()
       await this.loop()
     } finally {
       this.queryable = false
@@ -302,6 +379,16 @@ export class AppRunner {
     )
     const taskCount = sizing.tasks
     for (const sub of subs) {
+      const n = taskCount.get(sub.index)!
+      this.subs.set(sub.index, { sub, taskCount: n })
+      for (let p = 0; p < n; p++)
+        this.taskInfos.push({
+          id: `${sub.index}_${p}`,
+          subTopology: sub.index,
+          stateful: sub.stores.length > 0,
+        })
+    }
+    for (const sub of subs) {
       const partitions = taskCount.get(sub.index)!
       for (const rid of sub.repartitionOutputs) {
         const node = this.plan.node(rid)
@@ -327,33 +414,168 @@ export class AppRunner {
       }
     }
     if (this.guarantee === 'exactly_once') {
-      this.producer = await transport.producer({ transactionalId: `${this.opts.appId}-worker-0` })
+      // One process on the embedded log: a fixed id, so a restart fences (and aborts) what a crashed
+      // run left open at once. On Kafka each instance needs its own id.
+      const instance = this.opts.instanceId ?? (transport.kind === 'embedded' ? 'worker-0' : randomUUID())
+      this.producer = await transport.producer({ transactionalId: `${this.opts.appId}-${instance}` })
     } else {
       this.producer = await transport.producer({})
     }
-    for (const sub of subs) {
-      const n = taskCount.get(sub.index)!
-      for (let p = 0; p < n; p++) this.tasks.push(await this.createTask(sub, p, n))
+    this.membership = transport.joinGroup({
+      group: this.opts.appId,
+      topics: [...new Set(subs.flatMap((s) => s.sourceTopics))],
+      userData: () => Buffer.from(JSON.stringify(this.subscription())),
+      assign: (members) => this.assign(members),
+      ...(this.opts.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: this.opts.sessionTimeoutMs }),
+      ...(this.opts.heartbeatIntervalMs === undefined
+        ? {}
+        : { heartbeatIntervalMs: this.opts.heartbeatIntervalMs }),
+      ...(this.opts.rebalanceTimeoutMs === undefined
+        ? {}
+        : { rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs }),
+    })
+  }
+
+  private subscription(): Subscription {
+    return {
+      v: 1,
+      endpoint: this.opts.endpoint?.() ?? null,
+      active: this.tasks.map((t) => t.id),
+      localState: [...this.localState],
     }
   }
 
-  private async createTask(sub: SubTopology, partition: number, taskCount: number): Promise<RunningTask> {
-    const id = `${sub.index}_${partition}`
-    const state = await this.opts.taskState({
-      taskId: id,
+  /** The leader's part: every instance's tasks, from what each said when it joined. */
+  private assign(members: readonly GroupMemberInfo[]): Map<string, GroupAssignmentOut> {
+    const subscriptions = new Map<string, Subscription>()
+    const instances: InstanceInfo[] = members.map((m) => {
+      const sub = parseSubscription(m)
+      subscriptions.set(m.memberId, sub)
+      return { memberId: m.memberId, previousActive: sub.active, localState: sub.localState }
+    })
+    const assigned = assignTasks(this.taskInfos, instances, this.opts.standbyReplicas ?? 0)
+    const owners: Record<string, string[]> = {}
+    for (const [memberId, a] of assigned) {
+      const endpoint = subscriptions.get(memberId)!.endpoint
+      if (endpoint !== null) owners[endpoint] = [...(owners[endpoint] ?? []), ...a.active]
+    }
+    const out = new Map<string, GroupAssignmentOut>()
+    for (const [memberId, a] of assigned) {
+      const info: AssignmentInfo = { v: 1, active: a.active, standby: a.standby, owners }
+      const partitions = a.active.flatMap((id) => {
+        const [sub, partition] = parseTaskId(id)
+        return (this.subs.get(sub)?.sub.sourceTopics ?? []).map((topic) => ({ topic, partition }))
+      })
+      out.set(memberId, { partitions, userData: Buffer.from(JSON.stringify(info)) })
+    }
+    return out
+  }
+
+  /**
+   * Commits what this instance processed, rejoins the group and takes up the tasks it is given:
+   * closes those it lost, opens (and restores) those it gained, and keeps its standbys warm.
+   */
+  private async rebalance(): Promise<void> {
+    this.queryable = false
+    if (this.tasks.length > 0) await this.tryCommit()
+    const membership = this.membership!
+    let assignment: GroupAssignment
+    for (;;) {
+      assignment = await membership.join()
+      if (!membership.rebalancing) break
+    }
+    this.generation = assignment.generationId
+    const info = parseAssignment(assignment)
+    const active = new Set(info.active)
+    const standby = new Set(info.standby)
+    const kept: RunningTask[] = []
+    for (const t of this.tasks) {
+      if (active.has(t.id)) kept.push(t)
+      else await this.closeTask(t)
+    }
+    this.tasks = kept
+    for (const [id, state] of this.standbys) {
+      if (standby.has(id)) continue
+      this.standbys.delete(id)
+      await state.close()
+    }
+    for (const id of info.active) {
+      if (this.tasks.some((t) => t.id === id)) continue
+      const [sub, partition] = parseTaskId(id)
+      const s = this.subs.get(sub)
+      if (s === undefined) throw unknownTask(id)
+      this.tasks.push(await this.createTask(s.sub, partition, s.taskCount))
+      if (s.sub.stores.length > 0) this.localState.add(id)
+    }
+    for (const id of info.standby) {
+      if (this.standbys.has(id)) continue
+      const [sub, partition] = parseTaskId(id)
+      const s = this.subs.get(sub)
+      if (s === undefined) throw unknownTask(id)
+      this.standbys.set(id, await this.openState(s.sub, partition, s.taskCount))
+      this.localState.add(id)
+    }
+    this.owners = new Map()
+    for (const [endpoint, ids] of Object.entries(info.owners))
+      for (const id of ids) this.owners.set(id, endpoint)
+    this.lastCommitted = ''
+    this.queryable = true
+    this.opts.onAssignment?.({ generation: this.generation, active: info.active, standby: info.standby })
+  }
+
+  /**
+   * Commits; false when the group has moved on from this instance's generation. Its uncommitted
+   * work is then dropped (the transaction aborted, every task closed) and it must rejoin.
+   */
+  private async tryCommit(): Promise<boolean> {
+    try {
+      await this.commit()
+      return true
+    } catch (err) {
+      if (!isEddyError(err, 'REBALANCED')) throw err
+      for (const t of this.tasks) await this.closeTask(t)
+      this.tasks = []
+      this.pending = new Map()
+      this.pendingCount = 0
+      return false
+    }
+  }
+
+  /** Closes a task; what it did since the last commit (if anything) is dropped. */
+  private async closeTask(t: RunningTask): Promise<void> {
+    t.closed.value = true
+    for (const [id, c] of t.executor.counters) addCounters(this.retired, id, c)
+    await t.state.close()
+  }
+
+  /** Keeps the standby replicas close to their changelogs' ends. */
+  private async catchUpStandbys(): Promise<void> {
+    for (const state of this.standbys.values()) await state.catchUp?.()
+  }
+
+  private openState(sub: SubTopology, partition: number, taskCount: number): Promise<TaskStateHandle> {
+    return this.opts.taskState({
+      taskId: `${sub.index}_${partition}`,
       partition,
       taskCount,
       stores: sub.stores,
       changelogTopic: (store) => this.internal(`${store}-changelog`),
     })
+  }
+
+  private async createTask(sub: SubTopology, partition: number, taskCount: number): Promise<RunningTask> {
+    const id = `${sub.index}_${partition}`
+    const state = await this.openState(sub, partition, taskCount)
     for (const s of sub.stores) this.partitionCounts.set(this.internal(`${s.name}-changelog`), 0)
+    const closed = { value: false }
     const executor = new TaskExecutor(
       this.plan,
       sub,
       state.stores,
       {
-        send: (topic, key, value, timestamp, headers, p) =>
-          this.buffer(topic, key, value, timestamp, headers, p),
+        send: (topic, key, value, timestamp, headers, p) => {
+          if (!closed.value) this.buffer(topic, key, value, timestamp, headers, p)
+        },
         partitionsOf: (topic) => this.partitionCounts.get(topic) ?? 1,
         stdout: (line) => (this.opts.stdout ?? ((l: string) => process.stdout.write(`${l}\n`)))(line),
       },
@@ -393,7 +615,7 @@ export class AppRunner {
       if (c?.metadata) executor.restorePartitionTime(topic, partition, c.metadata)
     }
     executor.init()
-    return { id, sub, partition, executor, state, inputs }
+    return { id, sub, partition, executor, state, inputs, closed }
   }
 
   private buffer(
@@ -434,6 +656,11 @@ export class AppRunner {
     let lastCommit = Date.now()
     let idleSince = Date.now()
     while (!this.stopping) {
+      if (this.membership!.rebalancing) {
+        await this.rebalance()
+        lastCommit = Date.now()
+        continue
+      }
       const fetched = await this.fetchAll()
       this.nowMs = Date.now()
       let processed = 0
@@ -445,8 +672,16 @@ export class AppRunner {
       this.recordsIn += processed
       const now = Date.now()
       if (now - lastCommit >= this.commitIntervalMs) {
-        await this.commit()
+        if (!(await this.tryCommit())) {
+          await this.rebalance()
+          lastCommit = Date.now()
+          continue
+        }
         lastCommit = Date.now()
+        if (this.standbys.size > 0 && lastCommit - this.lastCatchUp >= STANDBY_CATCH_UP_MS) {
+          await this.catchUpStandbys()
+          this.lastCatchUp = Date.now()
+        }
       } else if (this.pendingCount >= this.maxBatch) {
         // Bounded output buffer: send what is pending inside the open transaction, commit later.
         // The sends run while the next batch is processed; a few at most are in flight.
@@ -471,7 +706,7 @@ export class AppRunner {
       if (caughtUp && processed === 0)
         await this.waitForData(Math.max(1, Math.min(this.commitIntervalMs, 200)))
     }
-    await this.commit()
+    await this.tryCommit()
   }
 
   /** Fills empty input buffers; returns how many records arrived. */
@@ -519,7 +754,11 @@ export class AppRunner {
         }),
       ),
     )
-    if (waits.length === 0) return
+    if (waits.length === 0) {
+      // No input here (no task assigned): the loop only watches for a rebalance.
+      await new Promise((resolve) => setTimeout(resolve, maxWaitMs))
+      return
+    }
     try {
       await Promise.race(waits)
     } finally {
@@ -580,12 +819,13 @@ export class AppRunner {
         }
       }
       await Promise.all(sends)
+      const member = this.membership?.generation ?? undefined
       if (eos) {
-        await producer.sendOffsets(this.opts.appId, offsets)
+        await producer.sendOffsets(this.opts.appId, offsets, member)
         await producer.commitTransaction()
         this.inTransaction = false
       } else {
-        await this.opts.transport.commitOffsets(this.opts.appId, offsets)
+        await this.opts.transport.commitOffsets(this.opts.appId, offsets, member)
       }
       for (const t of this.tasks) await t.state.afterCommit()
       this.lastCommitted = key
@@ -657,6 +897,9 @@ export class AppRunner {
     // Stores are closed below: keep the last status for whoever asks after the run.
     this.finalStatus = this.status()
     for (const t of this.tasks) await t.state.close()
+    for (const s of this.standbys.values()) await s.close()
+    // Leaving hands the tasks to the other instances at once (no session timeout to wait out).
+    await this.membership?.leave().catch(() => {})
     if (this.producer !== null) {
       if (this.inTransaction) await this.producer.abortTransaction().catch(() => {})
       await this.producer.close().catch((err) => {
@@ -664,4 +907,53 @@ export class AppRunner {
       })
     }
   }
+}
+
+function addCounters(into: Map<string, StepCounters>, id: string, c: StepCounters): void {
+  const s = into.get(id) ?? { in: 0, out: 0, errors: 0, skipped: 0, deadLettered: 0 }
+  s.in += c.in
+  s.out += c.out
+  s.errors += c.errors
+  s.skipped += c.skipped
+  s.deadLettered += c.deadLettered
+  into.set(id, s)
+}
+
+function parseTaskId(id: string): [subTopology: number, partition: number] {
+  const [sub, partition] = id.split('_').map(Number)
+  if (!Number.isInteger(sub) || !Number.isInteger(partition)) throw unknownTask(id)
+  return [sub!, partition!]
+}
+
+function unknownTask(id: string): EddyError {
+  return new EddyError(
+    'INVALID_ARGUMENT',
+    `the group's leader assigned task ${id}, which this instance's pipeline does not have: every instance of an app must run the same pipeline code`,
+  )
+}
+
+function parseSubscription(m: GroupMemberInfo): Subscription {
+  try {
+    const s = JSON.parse(m.userData.toString('utf8')) as Subscription
+    if (s.v === 1 && Array.isArray(s.active) && Array.isArray(s.localState)) return s
+  } catch {
+    // reported below
+  }
+  throw new EddyError(
+    'INVALID_ARGUMENT',
+    `group member ${m.memberId} joined with data this version of Eddy cannot read: every instance of an app must run the same Eddy version`,
+  )
+}
+
+function parseAssignment(a: GroupAssignment): AssignmentInfo {
+  try {
+    const info = JSON.parse(a.userData.toString('utf8')) as AssignmentInfo
+    if (info.v === 1 && Array.isArray(info.active) && Array.isArray(info.standby)) return info
+  } catch {
+    // reported below
+  }
+  throw new EddyError(
+    'INVALID_ARGUMENT',
+    `the group's leader sent an assignment (generation ${a.generationId}) this version of Eddy cannot read: every instance of an app must run the same Eddy version`,
+  )
 }

@@ -47,8 +47,26 @@ export interface QueryableGlobalTable {
 
 /** Where queries find the running app's state; each method throws STORE_NOT_READY when it cannot. */
 export interface QuerySource {
+  /** The tasks running in this instance. */
   tasks(): readonly QueryableTask[]
   globalTable(name: string): QueryableGlobalTable
+  /** How many tasks a sub-topology has on all instances together (absent: the local ones are all). */
+  taskCount?(subTopology: number): number
+  /** Where the instance running a task serves queries, when it is another instance (else null). */
+  ownerOf?(taskId: string): string | null
+}
+
+/** A key another instance owns: the error names that instance's endpoint. */
+export class NotOwnerError extends EddyError {
+  constructor(
+    readonly store: string,
+    readonly owner: string,
+  ) {
+    super(
+      'NOT_OWNER',
+      `store ${store}: this key belongs to a task that runs on another instance of the app: ask ${owner}`,
+    )
+  }
 }
 
 /** A store as listed by `stores()`. */
@@ -167,19 +185,29 @@ export class StoreQueries {
       .sort((a, b) => a.partition - b.partition)
   }
 
-  /** The tasks to ask for one key: its partition's owner first, then the others. */
+  /**
+   * The tasks to ask for one key: its partition's owner first, then the other local ones. A key
+   * whose task runs on another instance is a NotOwnerError naming that instance.
+   */
   private tasksForKey(info: TaskStoreInfo, key: unknown): QueryableTask[] {
     const tasks = this.tasksOf(info)
-    if (tasks.length <= 1 || info.routeSerde === null) return tasks
+    const count = this.source.taskCount?.(info.subTopology) ?? tasks.length
+    if (count <= 1 || info.routeSerde === null) return tasks
     let owner: number
     try {
       const bytes = info.routeSerde.serialize(key)
       if (bytes === null) return tasks
-      owner = partitionForKey(bytes, tasks.length)
+      owner = partitionForKey(bytes, count)
     } catch {
       return tasks // a key the input's serde cannot write: ask every task
     }
-    return [tasks[owner]!, ...tasks.filter((_, i) => i !== owner)]
+    const local = tasks.find((t) => t.partition === owner)
+    if (local === undefined) {
+      const elsewhere = this.source.ownerOf?.(`${info.subTopology}_${owner}`) ?? null
+      if (elsewhere !== null) throw new NotOwnerError(info.name, elsewhere)
+      return tasks
+    }
+    return [local, ...tasks.filter((t) => t !== local)]
   }
 
   private kvStore(task: QueryableTask, info: TaskStoreInfo): KeyValueStore<unknown, unknown> {

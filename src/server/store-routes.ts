@@ -9,7 +9,7 @@
 import { EddyError, isEddyError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import type { ReadOnlyStore } from '../core/store.js'
-import type { StoreQueries } from '../runtime/store-queries.js'
+import { NotOwnerError, type StoreQueries } from '../runtime/store-queries.js'
 
 export interface HttpAnswer {
   readonly status: number
@@ -45,7 +45,7 @@ export function answerStoreQuery(
       },
     }
   } catch (err) {
-    return errorAnswer(err)
+    return errorAnswer(err, pathname, params)
   }
 }
 
@@ -168,7 +168,13 @@ function parseLimit(params: URLSearchParams): number {
   return n
 }
 
-function errorAnswer(err: unknown): HttpAnswer {
+function errorAnswer(err: unknown, pathname: string, params: URLSearchParams): HttpAnswer {
+  if (err instanceof NotOwnerError) {
+    // 421 Misdirected Request: the same request, sent to the owner, answers it.
+    const query = params.toString()
+    const url = `${err.owner}${pathname}${query === '' ? '' : `?${query}`}`
+    return { status: 421, body: { error: err.message, code: err.code, owner: err.owner, url } }
+  }
   if (isEddyError(err, 'UNKNOWN_STORE')) return { status: 404, body: { error: err.message, code: err.code } }
   if (isEddyError(err, 'STORE_NOT_READY'))
     return { status: 503, body: { error: err.message, code: err.code }, headers: { 'retry-after': '1' } }

@@ -38,6 +38,8 @@ export interface TestBroker {
   readonly log: EventLog
   readonly broker: Broker
   readonly logger: MemoryLogger
+  /** The broker's group coordinator. */
+  readonly groups: GroupCoordinator
   readonly port: number
   connect(): Promise<KafkaTestClient>
   /** Closes clients, the broker, the log, and removes the directory. */
@@ -55,14 +57,16 @@ export async function startBroker(
   const dir = logOpts.dir ?? tmpDir()
   const log = EventLog.open({ fsync: { kind: 'never' }, maintenanceIntervalMs: 0, ...logOpts, dir })
   const logger = new MemoryLogger()
-  const groups = new GroupCoordinator({ initialRebalanceDelayMs: 0 })
-  const broker = await Broker.start({ log, port: 0, logger, groups, ...opts })
+  const groups =
+    opts.groups instanceof GroupCoordinator ? opts.groups : new GroupCoordinator({ initialRebalanceDelayMs: 0 })
+  const broker = await Broker.start({ log, port: 0, logger, ...opts, groups })
   const clients: KafkaTestClient[] = []
   return {
     dir,
     log,
     broker,
     logger,
+    groups,
     port: broker.port,
     async connect() {
       const c = await KafkaTestClient.connect(broker.port)

@@ -8,10 +8,12 @@ import type { Command } from 'commander'
 import { EddyError } from '../../core/errors.js'
 import type { RunnerStatus } from '../../runtime/app-runner.js'
 import { integerArg } from '../args.js'
-import type { CliContext } from '../context.js'
+import { type CliContext, UsageError } from '../context.js'
+import { runWorkers, type WorkerStatus } from '../workers.js'
 
 export const STATUS_EVENT = 'eddy:status'
 export const RESTORE_EVENT = 'eddy:restore'
+export const ASSIGNMENT_EVENT = 'eddy:assignment'
 
 interface RestoreEvent {
   readonly taskId: string
@@ -89,10 +91,21 @@ export function statusLine(s: RunnerStatus, perSecondIn: number, perSecondOut: n
   return `in ${n(s.recordsIn)} (${n(perSecondIn)}/s) · out ${n(s.recordsOut)} (${n(perSecondOut)}/s) · lag ${n(s.lag)} · event time ${formatTime(s.eventTime)} · commits ${n(s.commits)}`
 }
 
+interface RunFlags {
+  readonly untilIdle?: number
+  readonly status: boolean
+  readonly metricsPort?: number
+  readonly brokers?: string
+  readonly instanceId?: string
+  readonly workers?: number
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('run <app>')
-    .description('run a pipeline file (.ts or .js) on the embedded log, with a live status line')
+    .description(
+      'run a pipeline file (.ts or .js) on the embedded log or a Kafka cluster, with a live status line',
+    )
     .option('--until-idle <ms>', 'stop once every input has been idle this long', integerArg(0))
     .option('--no-status', 'do not print the status line')
     .option(
@@ -100,13 +113,36 @@ export function register(program: Command, ctx: CliContext): void {
       'serve Prometheus metrics at http://127.0.0.1:PORT/metrics and state queries at /stores (0: any free port)',
       integerArg(0, 65_535),
     )
-    .action(async (file: string, opts: { untilIdle?: number; status: boolean; metricsPort?: number }) => {
+    .option(
+      '--brokers <list>',
+      'run on a Kafka cluster (host:port[,host:port…]) instead of the embedded log; instances of one app share its tasks',
+    )
+    .option(
+      '--instance-id <id>',
+      'names this instance of the app on Kafka: its transactional id and its state directory',
+    )
+    .option(
+      '--workers <n>',
+      'run N worker processes that share the tasks (on the embedded log, through a broker on 127.0.0.1)',
+      integerArg(1, 64),
+    )
+    .action(async (file: string, opts: RunFlags) => {
       const abs = path.resolve(file)
       if (!fs.existsSync(abs)) throw new EddyError('INVALID_ARGUMENT', `no such file: ${file}`)
+      if (opts.workers !== undefined) {
+        if (opts.instanceId !== undefined)
+          throw new UsageError('--instance-id names one instance: with --workers they are named worker-1…N')
+        await runWorkers(ctx, abs, { ...opts, workers: opts.workers })
+        return
+      }
       process.env.EDDY_DATA_DIR = ctx.dataDir()
       if (opts.untilIdle !== undefined) process.env.EDDY_RUN_UNTIL_IDLE_MS = String(opts.untilIdle)
       if (opts.metricsPort !== undefined) process.env.EDDY_RUN_METRICS_PORT = String(opts.metricsPort)
+      if (opts.brokers !== undefined) process.env.EDDY_RUN_BROKERS = opts.brokers
+      if (opts.instanceId !== undefined) process.env.EDDY_RUN_INSTANCE_ID = opts.instanceId
       process.env.EDDY_RUN_STATUS = '1'
+      // A worker of `eddy run --workers`: its status goes to the command that started it.
+      const toSupervisor = process.env.EDDY_RUN_WORKER !== undefined && process.send !== undefined
       const tty = (ctx.stderr as { isTTY?: boolean }).isTTY === true
       let last: { at: number; in: number; out: number } | null = null
       let latest: RunnerStatus | null = null
@@ -117,14 +153,37 @@ export function register(program: Command, ctx: CliContext): void {
         const rateIn = last === null ? 0 : (s.recordsIn - last.in) / dt
         const rateOut = last === null ? 0 : (s.recordsOut - last.out) / dt
         last = { at: now, in: s.recordsIn, out: s.recordsOut }
+        if (toSupervisor) {
+          const report: WorkerStatus = {
+            type: 'status',
+            recordsIn: s.recordsIn,
+            recordsOut: s.recordsOut,
+            lag: s.lag,
+            commits: s.commits,
+            eventTime: s.eventTime,
+            tasks: s.tasks.length,
+            standbyTasks: s.standbyTasks.length,
+            generation: s.generation,
+          }
+          process.send?.(report)
+        }
         if (opts.status && tty) ctx.stderr.write(`\r\x1b[2K${statusLine(s, rateIn, rateOut)}`)
       }
       const onMetrics = (url: string) =>
         ctx.stderr.write(`eddy run: metrics at ${url}, state at ${url.replace(/\/metrics$/, '/stores')}\n`)
+      // On Kafka, each rebalance: which tasks this instance runs now.
+      const onAssignment = (a: { generation: number; active: string[]; standby: string[] }) => {
+        if (a.generation < 0) return
+        const standby = a.standby.length === 0 ? '' : `; standby ${a.standby.join(' ')}`
+        ctx.stderr.write(
+          `${tty ? '\r\x1b[2K' : ''}eddy run: generation ${a.generation}: tasks ${a.active.join(' ') || 'none'}${standby}\n`,
+        )
+      }
       const restore = restoreReporter(ctx, tty && opts.status)
       ;(process as NodeJS.EventEmitter).on(RESTORE_EVENT, restore.onProgress)
       ;(process as NodeJS.EventEmitter).on(STATUS_EVENT, onStatus)
       ;(process as NodeJS.EventEmitter).once(METRICS_EVENT, onMetrics)
+      ;(process as NodeJS.EventEmitter).on(ASSIGNMENT_EVENT, onAssignment)
       const { register: registerTsx } = await import('tsx/esm/api')
       const unregister = registerTsx()
       try {
@@ -137,6 +196,7 @@ export function register(program: Command, ctx: CliContext): void {
         restore.stop()
         ;(process as NodeJS.EventEmitter).off(STATUS_EVENT, onStatus)
         ;(process as NodeJS.EventEmitter).off(METRICS_EVENT, onMetrics)
+        ;(process as NodeJS.EventEmitter).off(ASSIGNMENT_EVENT, onAssignment)
       }
       if (opts.status) {
         const s = latest as RunnerStatus | null
