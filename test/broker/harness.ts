@@ -58,7 +58,9 @@ export async function startBroker(
   const log = EventLog.open({ fsync: { kind: 'never' }, maintenanceIntervalMs: 0, ...logOpts, dir })
   const logger = new MemoryLogger()
   const groups =
-    opts.groups instanceof GroupCoordinator ? opts.groups : new GroupCoordinator({ initialRebalanceDelayMs: 0 })
+    opts.groups instanceof GroupCoordinator
+      ? opts.groups
+      : new GroupCoordinator({ initialRebalanceDelayMs: 0 })
   const broker = await Broker.start({ log, port: 0, logger, ...opts, groups })
   const clients: KafkaTestClient[] = []
   return {
