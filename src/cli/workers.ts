@@ -7,6 +7,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Broker } from '../broker/broker.js'
+import { GroupCoordinator } from '../broker/group-coordinator.js'
 import { EddyError } from '../core/errors.js'
 import type { CliContext } from './context.js'
 
@@ -39,7 +40,10 @@ export async function runWorkers(ctx: CliContext, file: string, opts: WorkersOpt
     return
   }
   await ctx.withLog(async (log) => {
-    const broker = await Broker.start({ log, host: '127.0.0.1', port: 0 })
+    // The workers start together: wait a moment for all of them before the first assignment,
+    // rather than Kafka's 3 s (group.initial.rebalance.delay.ms) or a rebalance per worker.
+    const groups = new GroupCoordinator({ initialRebalanceDelayMs: 300 })
+    const broker = await Broker.start({ log, host: '127.0.0.1', port: 0, groups })
     ctx.stderr.write(
       `eddy run: ${opts.workers} workers share the embedded log through 127.0.0.1:${broker.port}\n`,
     )
@@ -47,6 +51,7 @@ export async function runWorkers(ctx: CliContext, file: string, opts: WorkersOpt
       await superviseWorkers(ctx, file, opts, `127.0.0.1:${broker.port}`)
     } finally {
       await broker.close()
+      groups.close()
     }
   })
 }

@@ -7,6 +7,7 @@
 // their version. Kafka would down-convert to message format v0/v1 for them; Eddy does not: a
 // client that asks v0-v3 yet cannot read magic 2 is on its own (librdkafka, kafkajs and the Java
 // client all pick v4+ and read v2 batches).
+import { setMaxListeners } from 'node:events'
 import { limits } from '../../core/limits.js'
 import type { PartitionLog } from '../../log/partition-log.js'
 import type { IsolationLevel } from '../../log/types.js'
@@ -157,6 +158,8 @@ async function waitForAny(
   signal: AbortSignal,
 ): Promise<void> {
   const stop = new AbortController()
+  // One listener per partition waited on: a request for more than 10 partitions is not a leak.
+  setMaxListeners(0, stop.signal)
   const onAbort = () => stop.abort()
   signal.addEventListener('abort', onAbort)
   try {
