@@ -25,7 +25,12 @@ counts
   .toStream()
   .to('page-counts')
 
-// Each assignment as a line the test reads: which tasks this instance ran in which generation.
+// Lines the tests read: each assignment (with where this instance serves queries) and each
+// store restore.
 await counts.run({
-  onAssignment: (a) => process.stderr.write(`assignment ${JSON.stringify(a)}\n`),
+  onAssignment: (a) =>
+    process.stderr.write(`assignment ${JSON.stringify({ ...a, url: counts.metricsUrl() })}\n`),
+  onRestoreProgress: (p) => {
+    if (p.done) process.stderr.write(`restored ${JSON.stringify(p)}\n`)
+  },
 })
