@@ -154,7 +154,9 @@ class Cluster {
     const codes = await Promise.all(live.map((i) => i.exited))
     await this.broker.stop()
     fs.rmSync(this.dir, { recursive: true, force: true })
-    live.forEach((i, n) => assert.equal(codes[n], 0, `${i.name} exits 0 on SIGTERM:\n${i.stderr.join('')}`))
+    for (const [n, i] of live.entries()) {
+      assert.equal(codes[n], 0, `${i.name} exits 0 on SIGTERM:\n${i.stderr.join('')}`)
+    }
   }
 
   /** Kills whatever is left (after a failed test). */
