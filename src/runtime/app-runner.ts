@@ -25,6 +25,7 @@ import type {
   TransportProducer,
 } from '../transport/transport.js'
 import { type GlobalTable, GlobalTables } from './global-tables.js'
+import { RepartitionPurge } from './purge.js'
 import type { QueryableTask } from './store-queries.js'
 import { assignTasks, type InstanceInfo, type TaskInfo } from './task-assignor.js'
 import { type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
@@ -93,6 +94,8 @@ export interface RunnerOptions {
   readonly rebalanceTimeoutMs?: number
   /** Called after each rebalance with this instance's tasks. */
   readonly onAssignment?: (a: { generation: number; active: string[]; standby: string[] }) => void
+  /** How often repartition records that were read and committed are deleted (default 30 s). */
+  readonly purgeIntervalMs?: number
 }
 
 /** What an instance tells the group's leader when it joins. */
@@ -208,6 +211,7 @@ export class AppRunner {
   private owners = new Map<string, string>()
   /** Counters of tasks closed here, so the totals never go down when tasks move. */
   private readonly retired = new Map<string, StepCounters>()
+  private readonly purge: RepartitionPurge
 
   constructor(
     private readonly plan: Plan,
@@ -217,6 +221,7 @@ export class AppRunner {
     this.commitIntervalMs = opts.commitIntervalMs ?? (this.guarantee === 'exactly_once' ? 100 : 1000)
     this.maxBatch = opts.maxBatchRecords ?? 10_000
     this.globals = new GlobalTables(plan.globalTables)
+    this.purge = new RepartitionPurge(plan, (n) => this.internal(n), opts.transport, opts.purgeIntervalMs)
   }
 
   private internal(name: string): string {
@@ -396,7 +401,8 @@ export class AppRunner {
         const topic = this.internal(node.topic)
         // ensureTopic refuses an existing topic with another partition count, naming both.
         const partitions = sizing.repartitions.get(rid)!
-        this.partitionCounts.set(topic, await transport.ensureTopic(topic, { partitions }))
+        // No time retention: records are deleted once read and committed (purge.ts).
+        this.partitionCounts.set(topic, await transport.ensureTopic(topic, { partitions, retentionMs: null }))
       }
       // Sinks and dead-letter topics are created when missing, with the task count.
       for (const id of sub.nodes) {
@@ -832,6 +838,7 @@ export class AppRunner {
       this.commits++
       this.lastCommitMs = performance.now() - started
       this.opts.onCommit?.(this.lastCommitMs)
+      await this.purge.afterCommit(offsets)
     })
   }
 
