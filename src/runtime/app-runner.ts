@@ -28,7 +28,7 @@ import { type GlobalTable, GlobalTables } from './global-tables.js'
 import { RepartitionPurge } from './purge.js'
 import type { QueryableTask } from './store-queries.js'
 import { assignTasks, type InstanceInfo, type TaskInfo } from './task-assignor.js'
-import { type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
+import { isWatermarkMarker, type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once'
 
@@ -185,6 +185,8 @@ export class AppRunner {
   private commits = 0
   private lastCommitMs = 0
   private recordsIn = 0
+  /** Watermark markers processed: they carry time, not data, so they do not make a run busy. */
+  private markersIn = 0
   /** Output flushes sent but not yet acknowledged; a commit waits for them. */
   private sending: Promise<void>[] = []
   /** Wall-clock time, refreshed once per loop iteration. */
@@ -667,9 +669,10 @@ export class AppRunner {
         lastCommit = Date.now()
         continue
       }
-      const fetched = await this.fetchAll()
+      await this.fetchAll()
       this.nowMs = Date.now()
       let processed = 0
+      const markersBefore = this.markersIn
       for (const t of this.tasks) processed += this.processTask(t)
       for (const t of this.tasks) {
         t.executor.tick()
@@ -699,13 +702,15 @@ export class AppRunner {
       const caughtUp = this.tasks.every((t) =>
         t.inputs.every((i) => i.position >= i.highWatermark && i.head >= i.buffer.length),
       )
-      if (processed > 0 || fetched > 0 || !caughtUp) idleSince = now
+      // Watermark markers are no work, nor is the lag of the commit markers after them (a run
+      // with records still to read is not caught up, so it does not stop).
+      if (processed > this.markersIn - markersBefore) idleSince = now
       if (
         this.opts.untilIdleMs !== undefined &&
         caughtUp &&
-        this.pendingCount === 0 &&
         !this.inTransaction &&
-        now - idleSince >= this.opts.untilIdleMs
+        now - idleSince >= this.opts.untilIdleMs &&
+        this.onlyMarkersPending()
       ) {
         break
       }
@@ -713,6 +718,14 @@ export class AppRunner {
         await this.waitForData(Math.max(1, Math.min(this.commitIntervalMs, 200)))
     }
     await this.tryCommit()
+  }
+
+  /** True when no output but watermark markers waits to be sent (the final commit sends those). */
+  private onlyMarkersPending(): boolean {
+    for (const byPartition of this.pending.values()) {
+      for (const list of byPartition) if (list?.some((r) => !isWatermarkMarker(r))) return false
+    }
+    return true
   }
 
   /** Fills empty input buffers; returns how many records arrived. */
@@ -790,6 +803,7 @@ export class AppRunner {
       // Async steps hold records; past this backlog the task waits for their results.
       if (t.executor.pendingAsync() >= ASYNC_BACKLOG_MAX) return n
       const record = best.buffer[best.head++]!
+      if (record.value === null && isWatermarkMarker(record)) this.markersIn++
       best.position = record.offset + 1
       if (record.timestamp > best.maxTimestamp) best.maxTimestamp = record.timestamp
       t.executor.process(record)
