@@ -128,7 +128,7 @@ describe('broker', () => {
       })
       assert.equal(r.errorCode, KafkaErrors.NONE)
       assert.deepEqual(r.apiKeys, supportedApiVersions())
-      assert.equal(r.apiKeys.length, 24)
+      assert.equal(r.apiKeys.length, 25)
     })
 
     it('answers a version it does not know with UNSUPPORTED_VERSION (v0 response), and the connection stays usable', async () => {
