@@ -320,6 +320,15 @@ export class EventLog {
     return Producer.create(this, opts)
   }
 
+  /**
+   * Deletes the records before `offset` (Kafka's DeleteRecords): it becomes the partition's
+   * earliest offset, durably, and reads below it fail with OFFSET_OUT_OF_RANGE. Returns the
+   * earliest offset after the call.
+   */
+  deleteRecordsBefore(topic: string, partition: number, offset: number): number {
+    return this.partition(topic, partition).deleteRecordsBefore(offset)
+  }
+
   // ---- reading ---------------------------------------------------------------------------
 
   /** Whole batches from `offset`, waiting up to `maxWaitMs` for data when there is none yet. */

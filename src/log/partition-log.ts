@@ -33,6 +33,8 @@ import type { AppendResult, FetchResult, FsyncPolicy, IsolationLevel, TopicConfi
 const INT32_MAX = 2 ** 31 - 1
 const SNAPSHOT_SUFFIX = '.snapshot'
 const SNAPSHOTS_KEPT = 2
+/** Where deleteRecordsBefore keeps the log start offset (JSON `{crc, body}`, as the snapshots). */
+const LOG_START_FILE = 'log-start-offset.json'
 
 export interface PartitionLogOptions {
   readonly dir: string
@@ -76,6 +78,8 @@ export class PartitionLog {
   private closed = false
   /** Bytes recovery cut from a torn or corrupt tail when the partition was opened. */
   readonly recoveredTruncatedBytes: number
+  /** Set by deleteRecordsBefore: offsets below it are gone, also where their segment is still on disk. */
+  private deletedBefore = 0
   /** Called after every batch lands on the log (the group-offset store listens to its topic). */
   onAppend: ((buf: Buffer, at: number, header: BatchHeader) => void) | null = null
 
@@ -127,7 +131,18 @@ export class PartitionLog {
     log.segments.push(...segments)
     log.nextOffset = segments[segments.length - 1]!.nextOffset
     log.highWatermark = log.nextOffset
+    log.deletedBefore = readLogStart(opts.dir)
+    if (log.deletedBefore > log.nextOffset) {
+      // Records up to the log start were lost with unflushed writes (fsync never): start over
+      // there, so that no offset a reader has passed is given out again.
+      for (const s of log.segments.splice(0)) s.delete()
+      log.segments.push(Segment.create(opts.dir, log.deletedBefore, now))
+      log.nextOffset = log.deletedBefore
+      log.highWatermark = log.nextOffset
+    }
     log.recoverProducerState(files)
+    // A crash may have come between moving the log start and deleting the segments below it.
+    log.deleteSegmentsBelowStart()
     return log
   }
 
@@ -137,7 +152,7 @@ export class PartitionLog {
   }
 
   get logStartOffset(): number {
-    return this.segments[0]!.baseOffset
+    return Math.max(this.segments[0]!.baseOffset, this.deletedBefore)
   }
 
   /** Whether new files and renames are made durable (directory fsyncs) as well as appends. */
@@ -555,7 +570,7 @@ export class PartitionLog {
         const records: LogRecord[] = []
         decodeBatchRecords(buf, at, header, this.topic, this.partition, records)
         for (const r of records) {
-          if (r.timestamp >= timestamp) {
+          if (r.timestamp >= timestamp && r.offset >= this.logStartOffset) {
             found = { offset: r.offset, timestamp: r.timestamp }
             return false
           }
@@ -584,7 +599,7 @@ export class PartitionLog {
   /** Deletes whole segments past the topic's retention; returns how many went. */
   applyRetention(nowMs: number): number {
     const { retentionMs, retentionBytes } = this.config
-    let deleted = 0
+    let deleted = this.deleteSegmentsBelowStart()
     if (retentionMs !== null) {
       const active = this.active
       if (active.sizeBytes > 0 && active.maxTimestamp < nowMs - retentionMs && this.hasNoOpenTxn())
@@ -604,6 +619,46 @@ export class PartitionLog {
       }
     }
     if (deleted > 0) this.producerState.trimAborted(this.logStartOffset)
+    return deleted
+  }
+
+  /**
+   * Kafka's DeleteRecords: moves the log start offset to `offset` (durably, before this returns)
+   * and deletes the whole segments below it; earlier offsets can no longer be read. An offset at
+   * or below the log start changes nothing. Returns the log start offset.
+   */
+  deleteRecordsBefore(offset: number): number {
+    this.checkOpen()
+    const where = this.where()
+    if (this.config.compact && this.config.retentionMs === null && this.config.retentionBytes === null) {
+      throw new EddyError(
+        'INVALID_ARGUMENT',
+        `${where}: records of a compacted topic (cleanup.policy=compact) cannot be deleted by offset; compaction removes what is superseded`,
+      )
+    }
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.highWatermark) {
+      throw new EddyError(
+        'OFFSET_OUT_OF_RANGE',
+        `${where}: cannot delete records before offset ${offset}, outside [0, ${this.highWatermark}]: give an offset at most the high watermark`,
+      )
+    }
+    if (offset <= this.logStartOffset) return this.logStartOffset
+    const body = JSON.stringify({ offset })
+    const data = JSON.stringify({ crc: crc32c(Buffer.from(body)), body })
+    replaceFile(path.join(this.dir, LOG_START_FILE), data, this.durable)
+    this.deletedBefore = offset
+    this.deleteSegmentsBelowStart()
+    this.producerState.trimAborted(this.logStartOffset)
+    return this.logStartOffset
+  }
+
+  /** Deletes the segments that hold only offsets below the log start; returns how many went. */
+  private deleteSegmentsBelowStart(): number {
+    let deleted = 0
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= this.deletedBefore) {
+      if (!this.deleteOldestSegment()) break
+      deleted++
+    }
     return deleted
   }
 
@@ -658,7 +713,8 @@ export class PartitionLog {
       .filter((f) => /^\d{20}\.snapshot$/.test(f))
       .map((f) => Number(f.slice(0, 20)))
       .sort((a, b) => b - a)
-    let from = this.logStartOffset
+    // From the first segment, not the log start: batches below it still shape producer state.
+    let from = this.segments[0]!.baseOffset
     for (const offset of snapshots) {
       if (offset > this.nextOffset) continue
       const loaded = this.loadSnapshot(offset)
@@ -725,6 +781,21 @@ export class PartitionLog {
     this.wakeReaders()
     for (const s of this.segments) s.close()
     fs.rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** The offset deleteRecordsBefore last moved the log start to; 0 when none (or the file is damaged). */
+function readLogStart(dir: string): number {
+  try {
+    const { crc, body } = JSON.parse(fs.readFileSync(path.join(dir, LOG_START_FILE), 'utf8')) as {
+      crc: number
+      body: string
+    }
+    if (crc32c(Buffer.from(body)) !== crc) return 0
+    const { offset } = JSON.parse(body) as { offset: number }
+    return Number.isSafeInteger(offset) && offset > 0 ? offset : 0
+  } catch {
+    return 0
   }
 }
 

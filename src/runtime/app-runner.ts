@@ -25,9 +25,10 @@ import type {
   TransportProducer,
 } from '../transport/transport.js'
 import { type GlobalTable, GlobalTables } from './global-tables.js'
+import { RepartitionPurge } from './purge.js'
 import type { QueryableTask } from './store-queries.js'
 import { assignTasks, type InstanceInfo, type TaskInfo } from './task-assignor.js'
-import { type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
+import { isWatermarkMarker, type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once'
 
@@ -93,6 +94,8 @@ export interface RunnerOptions {
   readonly rebalanceTimeoutMs?: number
   /** Called after each rebalance with this instance's tasks. */
   readonly onAssignment?: (a: { generation: number; active: string[]; standby: string[] }) => void
+  /** How often repartition records that were read and committed are deleted (default 30 s). */
+  readonly purgeIntervalMs?: number
 }
 
 /** What an instance tells the group's leader when it joins. */
@@ -182,6 +185,8 @@ export class AppRunner {
   private commits = 0
   private lastCommitMs = 0
   private recordsIn = 0
+  /** Watermark markers processed: they carry time, not data, so they do not make a run busy. */
+  private markersIn = 0
   /** Output flushes sent but not yet acknowledged; a commit waits for them. */
   private sending: Promise<void>[] = []
   /** Wall-clock time, refreshed once per loop iteration. */
@@ -208,6 +213,7 @@ export class AppRunner {
   private owners = new Map<string, string>()
   /** Counters of tasks closed here, so the totals never go down when tasks move. */
   private readonly retired = new Map<string, StepCounters>()
+  private readonly purge: RepartitionPurge
 
   constructor(
     private readonly plan: Plan,
@@ -217,6 +223,7 @@ export class AppRunner {
     this.commitIntervalMs = opts.commitIntervalMs ?? (this.guarantee === 'exactly_once' ? 100 : 1000)
     this.maxBatch = opts.maxBatchRecords ?? 10_000
     this.globals = new GlobalTables(plan.globalTables)
+    this.purge = new RepartitionPurge(plan, (n) => this.internal(n), opts.transport, opts.purgeIntervalMs)
   }
 
   private internal(name: string): string {
@@ -396,7 +403,8 @@ export class AppRunner {
         const topic = this.internal(node.topic)
         // ensureTopic refuses an existing topic with another partition count, naming both.
         const partitions = sizing.repartitions.get(rid)!
-        this.partitionCounts.set(topic, await transport.ensureTopic(topic, { partitions }))
+        // No time retention: records are deleted once read and committed (purge.ts).
+        this.partitionCounts.set(topic, await transport.ensureTopic(topic, { partitions, retentionMs: null }))
       }
       // Sinks and dead-letter topics are created when missing, with the task count.
       for (const id of sub.nodes) {
@@ -661,9 +669,10 @@ export class AppRunner {
         lastCommit = Date.now()
         continue
       }
-      const fetched = await this.fetchAll()
+      await this.fetchAll()
       this.nowMs = Date.now()
       let processed = 0
+      const markersBefore = this.markersIn
       for (const t of this.tasks) processed += this.processTask(t)
       for (const t of this.tasks) {
         t.executor.tick()
@@ -693,13 +702,15 @@ export class AppRunner {
       const caughtUp = this.tasks.every((t) =>
         t.inputs.every((i) => i.position >= i.highWatermark && i.head >= i.buffer.length),
       )
-      if (processed > 0 || fetched > 0 || !caughtUp) idleSince = now
+      // Watermark markers are no work, nor is the lag of the commit markers after them (a run
+      // with records still to read is not caught up, so it does not stop).
+      if (processed > this.markersIn - markersBefore) idleSince = now
       if (
         this.opts.untilIdleMs !== undefined &&
         caughtUp &&
-        this.pendingCount === 0 &&
         !this.inTransaction &&
-        now - idleSince >= this.opts.untilIdleMs
+        now - idleSince >= this.opts.untilIdleMs &&
+        this.onlyMarkersPending()
       ) {
         break
       }
@@ -707,6 +718,14 @@ export class AppRunner {
         await this.waitForData(Math.max(1, Math.min(this.commitIntervalMs, 200)))
     }
     await this.tryCommit()
+  }
+
+  /** True when no output but watermark markers waits to be sent (the final commit sends those). */
+  private onlyMarkersPending(): boolean {
+    for (const byPartition of this.pending.values()) {
+      for (const list of byPartition) if (list?.some((r) => !isWatermarkMarker(r))) return false
+    }
+    return true
   }
 
   /** Fills empty input buffers; returns how many records arrived. */
@@ -784,6 +803,7 @@ export class AppRunner {
       // Async steps hold records; past this backlog the task waits for their results.
       if (t.executor.pendingAsync() >= ASYNC_BACKLOG_MAX) return n
       const record = best.buffer[best.head++]!
+      if (record.value === null && isWatermarkMarker(record)) this.markersIn++
       best.position = record.offset + 1
       if (record.timestamp > best.maxTimestamp) best.maxTimestamp = record.timestamp
       t.executor.process(record)
@@ -832,6 +852,7 @@ export class AppRunner {
       this.commits++
       this.lastCommitMs = performance.now() - started
       this.opts.onCommit?.(this.lastCommitMs)
+      await this.purge.afterCommit(offsets)
     })
   }
 

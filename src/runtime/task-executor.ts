@@ -36,6 +36,14 @@ export interface TaskOutput {
 /** The header of a watermark marker in a repartition topic. */
 export const WATERMARK_HEADER = 'eddy.watermark'
 
+/** A watermark marker (a null value with the marker header): it carries event time, not data. */
+export function isWatermarkMarker(r: {
+  readonly value: Buffer | null
+  readonly headers?: readonly RecordHeader[]
+}): boolean {
+  return r.value === null && r.headers !== undefined && r.headers.some((h) => h.key === WATERMARK_HEADER)
+}
+
 export interface ExecutorOptions {
   readonly outOfOrdernessMs: number
   readonly advanceWithWallClock: boolean

@@ -24,10 +24,11 @@ export class EmbeddedTransport implements Transport {
   async ensureTopic(topic: string, spec: TopicSpec): Promise<number> {
     checkPartitions(topic, spec.partitions)
     if (!this.log.hasTopic(topic)) {
+      const retentionMs = spec.retentionMs !== undefined ? spec.retentionMs : spec.compact ? null : undefined
       this.log.createTopic(topic, {
         partitions: spec.partitions,
         compact: spec.compact ?? false,
-        ...(spec.compact ? { retentionMs: null } : {}),
+        ...(retentionMs === undefined ? {} : { retentionMs }),
       })
       return spec.partitions
     }
@@ -72,6 +73,10 @@ export class EmbeddedTransport implements Transport {
     isolation: 'read_committed' | 'read_uncommitted',
   ): Promise<number> {
     return this.log.latestOffset(topic, partition, isolation)
+  }
+
+  async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    return this.log.deleteRecordsBefore(topic, partition, offset)
   }
 
   async committedOffsets(

@@ -77,6 +77,7 @@ const CLIENT_VERSIONS: Readonly<Partial<Record<ApiName, readonly [number, number
   SyncGroup: [0, 5],
   Heartbeat: [0, 4],
   LeaveGroup: [0, 5],
+  DeleteRecords: [0, 2],
 }
 
 /** Errors that may pass: retried (after refreshing what they name) until `retryTimeoutMs`. */

@@ -104,6 +104,30 @@ export class KafkaTransport implements Transport {
     return this.listOffset(topic, partition, -1, isolation)
   }
 
+  async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    const where = `deleting records of ${topic}-${partition} before offset ${offset}`
+    // Kafka reads -1 as the high watermark; the contract takes offsets only.
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new EddyError('OFFSET_OUT_OF_RANGE', `${where}: the offset must be 0 or more`)
+    }
+    const v = this.cluster.version('DeleteRecords')
+    return this.cluster.retry(async () => {
+      const node = await this.cluster.leaderOf(topic, partition)
+      const res = await this.cluster.send(this.cluster.control, node, 'DeleteRecords', v, {
+        topics: [{ name: topic, partitions: [{ partitionIndex: partition, offset }] }],
+        timeoutMs: this.cluster.requestTimeoutMs,
+      })
+      const p = res.topics
+        .find((t) => t.name === topic)
+        ?.partitions.find((x) => x.partitionIndex === partition)
+      if (p === undefined) throw new Retriable('KAFKA_ERROR', `${where}: the answer leaves the partition out`)
+      if (p.errorCode !== KafkaErrors.NONE) {
+        throw kafkaError(p.errorCode, where, { invalidate: () => this.cluster.invalidateTopic(topic) })
+      }
+      return p.lowWatermark
+    })
+  }
+
   async committedOffsets(
     group: string,
     partitions: readonly { topic: string; partition: number }[],
@@ -268,7 +292,7 @@ export class KafkaTransport implements Transport {
             numPartitions: spec.partitions,
             replicationFactor: this.opts.replicationFactor ?? -1,
             assignments: [],
-            configs: spec.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+            configs: topicConfigs(spec),
           },
         ],
         timeoutMs: this.cluster.requestTimeoutMs,
@@ -319,6 +343,18 @@ export class KafkaTransport implements Transport {
       return policy.split(',').some((p) => p.trim() === 'compact')
     })
   }
+}
+
+/** A TopicSpec as Kafka topic configs: retention null is retention.ms -1 (keep forever). */
+function topicConfigs(spec: TopicSpec): { name: string; value: string }[] {
+  const configs: { name: string; value: string }[] = []
+  if (spec.compact) {
+    const timed = typeof spec.retentionMs === 'number'
+    configs.push({ name: 'cleanup.policy', value: timed ? 'compact,delete' : 'compact' })
+  }
+  if (spec.retentionMs !== undefined)
+    configs.push({ name: 'retention.ms', value: String(spec.retentionMs ?? -1) })
+  return configs
 }
 
 function groupByTopic(partitions: readonly { topic: string; partition: number }[]): Map<string, number[]> {

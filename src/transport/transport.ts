@@ -7,6 +7,12 @@ import type { IsolationLevel } from '../log/types.js'
 export interface TopicSpec {
   readonly partitions: number
   readonly compact?: boolean
+  /**
+   * Records older than this (by timestamp) may be deleted; null keeps them until deleted by offset
+   * (`deleteRecordsBefore`). Absent: the log's default (none for compacted topics). Applied when
+   * the topic is created; an existing topic keeps its own.
+   */
+  readonly retentionMs?: number | null
 }
 
 export interface FetchedRecords {
@@ -58,6 +64,13 @@ export interface Transport {
   ): Promise<FetchedRecords>
   earliestOffset(topic: string, partition: number): Promise<number>
   latestOffset(topic: string, partition: number, isolation: IsolationLevel): Promise<number>
+  /**
+   * Deletes the partition's records before `offset` (Kafka's DeleteRecords): it becomes the
+   * earliest offset, and fetches below it fail with OFFSET_OUT_OF_RANGE. An offset at or below
+   * the earliest changes nothing; one past the end is OFFSET_OUT_OF_RANGE; a compacted topic is
+   * INVALID_ARGUMENT. Resolves with the earliest offset after the call.
+   */
+  deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number>
   /** One entry per partition asked, in the order asked: offset -1 and metadata '' where nothing is committed. */
   committedOffsets(
     group: string,

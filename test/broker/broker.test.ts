@@ -128,7 +128,7 @@ describe('broker', () => {
       })
       assert.equal(r.errorCode, KafkaErrors.NONE)
       assert.deepEqual(r.apiKeys, supportedApiVersions())
-      assert.equal(r.apiKeys.length, 24)
+      assert.equal(r.apiKeys.length, 25)
     })
 
     it('answers a version it does not know with UNSUPPORTED_VERSION (v0 response), and the connection stays usable', async () => {
@@ -531,6 +531,65 @@ describe('broker', () => {
       assert.equal(del.responses[0]!.errorCode, 0)
       assert.equal(del.responses[0]!.name, 'by-id')
       assert.equal(b.log.hasTopic('by-id'), false)
+    })
+  })
+
+  describe('DeleteRecords', () => {
+    it('moves the low watermark (-1: the high watermark), refuses compacted topics, unknown partitions and offsets past the end', async () => {
+      b.log.createTopic('purge', { partitions: 2 })
+      b.log.createTopic('purge-compacted', { compact: true, retentionMs: null })
+      for (let i = 0; i < 5; i++) await b.log.append('purge', 0, [{ value: Buffer.from(`v${i}`) }])
+      await b.log.append('purge', 1, [{ value: Buffer.from('only') }])
+      await b.log.append('purge-compacted', 0, [{ key: Buffer.from('k'), value: Buffer.from('v') }])
+      for (const version of [0, 1, 2]) {
+        const r = await c.request('DeleteRecords', version, {
+          topics: [
+            {
+              name: 'purge',
+              partitions: [
+                { partitionIndex: 0, offset: 2 + version },
+                { partitionIndex: 1, offset: -1 },
+                { partitionIndex: 2, offset: 0 },
+              ],
+            },
+            { name: 'purge-compacted', partitions: [{ partitionIndex: 0, offset: 1 }] },
+            { name: 'nope', partitions: [{ partitionIndex: 0, offset: 0 }] },
+          ],
+          timeoutMs: 1000,
+        })
+        assert.deepEqual(
+          r.topics.map((t) => [
+            t.name,
+            t.partitions.map((p) => [p.partitionIndex, p.errorCode, p.lowWatermark]),
+          ]),
+          [
+            [
+              'purge',
+              [
+                [0, 0, 2 + version],
+                [1, 0, 1],
+                [2, KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION, -1],
+              ],
+            ],
+            ['purge-compacted', [[0, KafkaErrors.POLICY_VIOLATION, -1]]],
+            ['nope', [[0, KafkaErrors.UNKNOWN_TOPIC_OR_PARTITION, -1]]],
+          ],
+          `v${version}`,
+        )
+      }
+      const past = await c.request('DeleteRecords', 2, {
+        topics: [{ name: 'purge', partitions: [{ partitionIndex: 0, offset: 6 }] }],
+        timeoutMs: 1000,
+      })
+      assert.equal(past.topics[0]!.partitions[0]!.errorCode, KafkaErrors.OFFSET_OUT_OF_RANGE)
+      assert.equal(b.log.earliestOffset('purge', 0), 4)
+      const earliest = await c.request('ListOffsets', 9, {
+        replicaId: -1,
+        topics: [{ name: 'purge', partitions: [{ partitionIndex: 0, timestamp: -2 }] }],
+      })
+      assert.equal(earliest.topics[0]!.partitions[0]!.offset, 4)
+      const fetched = await c.request('Fetch', 4, fetchBody('purge', 0, 3))
+      assert.equal(fetched.responses[0]!.partitions[0]!.errorCode, KafkaErrors.OFFSET_OUT_OF_RANGE)
     })
   })
 

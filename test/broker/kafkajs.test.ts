@@ -333,4 +333,29 @@ describe('kafkajs 2.2.4 against the broker', () => {
     )
     assert.ok(b.logger.lines.some((l) => /test hook: dropping the connection/.test(l)))
   })
+
+  it('deletes records before an offset (admin.deleteTopicRecords, DeleteRecords v1)', async () => {
+    const topic = 'kjs-purge'
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true })
+    const p = await producer()
+    await p.send({ topic, messages: [0, 1, 2, 3, 4].map((i) => ({ value: `v${i}`, partition: 0 })) })
+    await p.send({ topic, messages: [{ value: 'w', partition: 1 }] })
+    // kafkajs looks the leaders up in its cached metadata, which holds only topics asked about.
+    await admin.fetchTopicMetadata({ topics: [topic] })
+    // -1: up to the high watermark.
+    await admin.deleteTopicRecords({
+      topic,
+      partitions: [
+        { partition: 0, offset: '3' },
+        { partition: 1, offset: '-1' },
+      ],
+    })
+    assert.equal(b.log.earliestOffset(topic, 0), 3)
+    assert.equal(b.log.earliestOffset(topic, 1), 1)
+    const offsets = await admin.fetchTopicOffsets(topic)
+    assert.deepEqual(offsets.map((o) => [o.partition, o.low, o.high]).sort(), [
+      [0, '3', '5'],
+      [1, '1', '1'],
+    ])
+  })
 })

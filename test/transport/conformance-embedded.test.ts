@@ -12,6 +12,9 @@ transportConformance('embedded', async () => {
   const transport = new EmbeddedTransport(log, true)
   return {
     transport,
+    applyRetention: () => {
+      for (const p of log.allPartitions()) p.applyRetention(log.clock.nowMs())
+    },
     async close() {
       await transport.close()
       fs.rmSync(dir, { recursive: true, force: true })

@@ -11,6 +11,9 @@ async function onBroker(extra: Partial<KafkaTransportOptions> = {}) {
   const transport = await KafkaTransport.connect({ brokers: [`127.0.0.1:${broker.port}`], ...extra })
   return {
     transport,
+    applyRetention: () => {
+      for (const p of broker.log.allPartitions()) p.applyRetention(broker.log.clock.nowMs())
+    },
     async close() {
       await transport.close()
       await broker.stop()
@@ -37,6 +40,7 @@ transportConformance('kafka (Eddy broker, oldest API versions)', () =>
       EndTxn: 0,
       CreateTopics: 4,
       DescribeConfigs: 1,
+      DeleteRecords: 0,
     },
   }),
 )

@@ -10,6 +10,8 @@ import type { GroupMemberInfo, Transport, TransportProducer } from '../../src/tr
 
 export interface TransportUnderTest {
   readonly transport: Transport
+  /** Runs the time and size retention of the log underneath once, now. */
+  applyRetention(): void
   /** Closes the transport and whatever it runs on. */
   close(): Promise<void>
 }
@@ -306,6 +308,88 @@ export function transportConformance(name: string, open: () => Promise<Transport
           assert.ok(r.records.every((x) => x.partition === part && x.topic === name))
           assert.equal(r.nextOffset, 2)
         })
+      })
+    })
+
+    describe('deleting records and retention', () => {
+      it('deleteRecordsBefore moves the earliest offset; fetches below it are OFFSET_OUT_OF_RANGE; the rest reads as before', async () => {
+        const name = await topic(2)
+        const p = await producer()
+        await p.send(name, 0, inputs('a', 'b', 'c'))
+        await p.send(name, 0, inputs('d'))
+        await p.send(name, 0, inputs('e'))
+        await p.send(name, 1, inputs('x'))
+        // Inside a batch: the batch stays on disk, but its earlier records are gone.
+        assert.equal(await t.deleteRecordsBefore(name, 0, 1), 1)
+        assert.deepEqual(valuesOf((await readAll(name, 0, 'read_committed', 1)).records), [
+          'b',
+          'c',
+          'd',
+          'e',
+        ])
+        assert.equal(await t.deleteRecordsBefore(name, 0, 4), 4)
+        assert.equal(await t.earliestOffset(name, 0), 4)
+        await assert.rejects(
+          t.fetch(name, 0, 3, { isolation: 'read_committed' }),
+          eddyError('OFFSET_OUT_OF_RANGE'),
+        )
+        assert.deepEqual(valuesOf((await readAll(name, 0, 'read_committed', 4)).records), ['e'])
+        // At or below the earliest: nothing changes.
+        assert.equal(await t.deleteRecordsBefore(name, 0, 2), 4)
+        assert.equal(await t.earliestOffset(name, 0), 4)
+        // The other partition is untouched.
+        assert.equal(await t.earliestOffset(name, 1), 0)
+        // Up to the end: nothing left to read; what comes next is.
+        assert.equal(await t.deleteRecordsBefore(name, 0, 5), 5)
+        assert.deepEqual(await t.fetch(name, 0, 5, { isolation: 'read_committed' }), {
+          records: [],
+          nextOffset: 5,
+          highWatermark: 5,
+        })
+        await p.send(name, 0, inputs('f'))
+        assert.deepEqual(valuesOf((await readAll(name, 0, 'read_committed', 5)).records), ['f'])
+        assert.equal(await t.latestOffset(name, 0, 'read_committed'), 6)
+      })
+
+      it('deleteRecordsBefore refuses offsets past the end, compacted topics, unknown topics and partitions', async () => {
+        const name = await topic()
+        const p = await producer()
+        await p.send(name, 0, inputs('a', 'b'))
+        await assert.rejects(t.deleteRecordsBefore(name, 0, 3), eddyError('OFFSET_OUT_OF_RANGE'))
+        await assert.rejects(t.deleteRecordsBefore(name, 0, -1), eddyError('OFFSET_OUT_OF_RANGE'))
+        assert.equal(await t.earliestOffset(name, 0), 0)
+        const compacted = unique('changelog')
+        await t.ensureTopic(compacted, { partitions: 1, compact: true })
+        await p.send(compacted, 0, [{ key: v('k'), value: v('v') }])
+        await assert.rejects(t.deleteRecordsBefore(compacted, 0, 1), eddyError('INVALID_ARGUMENT'))
+        assert.equal(await t.earliestOffset(compacted, 0), 0)
+        const missing = unique('missing')
+        await assert.rejects(t.deleteRecordsBefore(missing, 0, 0), eddyError('UNKNOWN_TOPIC', missing))
+        await assert.rejects(t.deleteRecordsBefore(name, 1, 0), eddyError('UNKNOWN_PARTITION', name))
+      })
+
+      it('ensureTopic honours retentionMs: null keeps old records, a number deletes past it, absent is the default (7 days)', async () => {
+        const dayMs = 24 * 3600_000
+        const now = Date.now()
+        const cases = [
+          { spec: { retentionMs: null }, ageMs: 30 * dayMs, kept: true },
+          { spec: {}, ageMs: 30 * dayMs, kept: false },
+          { spec: {}, ageMs: 2 * dayMs, kept: true },
+          { spec: { retentionMs: dayMs }, ageMs: 2 * dayMs, kept: false },
+        ]
+        const p = await producer()
+        const names: string[] = []
+        for (const c of cases) {
+          const name = unique('retained')
+          names.push(name)
+          assert.equal(await t.ensureTopic(name, { partitions: 1, ...c.spec }), 1)
+          await p.send(name, 0, [{ value: v('old'), timestamp: now - c.ageMs }])
+        }
+        env.applyRetention()
+        for (const [i, c] of cases.entries()) {
+          const earliest = await t.earliestOffset(names[i]!, 0)
+          assert.equal(earliest, c.kept ? 0 : 1, `case ${i} (${JSON.stringify(c)})`)
+        }
       })
     })
 

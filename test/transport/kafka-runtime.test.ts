@@ -66,6 +66,8 @@ async function run(transport: Transport, stateDir: string): Promise<void> {
     idleTimeoutMs: 3_600_000,
     maxBatchRecords: 1000,
     untilIdleMs: 500,
+    // Consumed repartition records are deleted after every commit (DeleteRecords on Kafka).
+    purgeIntervalMs: 0,
   })
   await runner.run()
 }
@@ -166,5 +168,14 @@ describe('the runtime over the Kafka transport', () => {
     await writeInputs(kafka, INPUTS.slice(split))
     await run(kafka, stateDir)
     assertSameResults(await outputs(kafka), expected)
+    // The repartition topic keeps records by no time (retention.ms -1), and what was read is purged.
+    const repartition = b.log.listTopics().filter((t) => t.startsWith('eos-') && t.endsWith('-repartition'))
+    assert.equal(repartition.length, 1, `topics: ${b.log.listTopics()}`)
+    const topic = b.log.describeTopic(repartition[0]!)
+    assert.equal(topic.config.retentionMs, null)
+    assert.ok(
+      topic.partitions.every((p) => p.earliestOffset > 0),
+      `earliest offsets ${topic.partitions.map((p) => p.earliestOffset)}`,
+    )
   })
 })

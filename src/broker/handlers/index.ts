@@ -2,6 +2,7 @@
 import type { ApiName } from '../../protocol/index.js'
 import { apiVersions } from './api-versions.js'
 import type { ApiHandler } from './context.js'
+import { deleteRecords } from './delete-records.js'
 import { fetch } from './fetch.js'
 import { findCoordinator } from './find-coordinator.js'
 import { describeGroups, heartbeat, joinGroup, leaveGroup, listGroups, syncGroup } from './groups.js'
@@ -37,6 +38,7 @@ export const handlers: { readonly [N in ApiName]: ApiHandler<N> } = {
   ApiVersions: apiVersions,
   CreateTopics: createTopics,
   DeleteTopics: deleteTopics,
+  DeleteRecords: deleteRecords,
   InitProducerId: initProducerId,
   AddPartitionsToTxn: addPartitionsToTxn,
   AddOffsetsToTxn: addOffsetsToTxn,

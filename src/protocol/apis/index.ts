@@ -15,6 +15,7 @@ import { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from './add-offsets-t
 import { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from './add-partitions-to-txn.js'
 import { ApiVersionsRequest, ApiVersionsResponse } from './api-versions.js'
 import { CreateTopicsRequest, CreateTopicsResponse } from './create-topics.js'
+import { DeleteRecordsRequest, DeleteRecordsResponse } from './delete-records.js'
 import { DeleteTopicsRequest, DeleteTopicsResponse } from './delete-topics.js'
 import { DescribeConfigsRequest, DescribeConfigsResponse } from './describe-configs.js'
 import { DescribeGroupsRequest, DescribeGroupsResponse } from './describe-groups.js'
@@ -92,6 +93,7 @@ export const apis = {
   ApiVersions: api('ApiVersions', ApiVersionsRequest, ApiVersionsResponse),
   CreateTopics: api('CreateTopics', CreateTopicsRequest, CreateTopicsResponse),
   DeleteTopics: api('DeleteTopics', DeleteTopicsRequest, DeleteTopicsResponse),
+  DeleteRecords: api('DeleteRecords', DeleteRecordsRequest, DeleteRecordsResponse),
   InitProducerId: api('InitProducerId', InitProducerIdRequest, InitProducerIdResponse),
   AddPartitionsToTxn: api('AddPartitionsToTxn', AddPartitionsToTxnRequest, AddPartitionsToTxnResponse),
   AddOffsetsToTxn: api('AddOffsetsToTxn', AddOffsetsToTxnRequest, AddOffsetsToTxnResponse),
