@@ -42,7 +42,8 @@ export async function runWorkers(ctx: CliContext, file: string, opts: WorkersOpt
   await ctx.withLog(async (log) => {
     // The workers start together: wait a moment for all of them before the first assignment,
     // rather than Kafka's 3 s (group.initial.rebalance.delay.ms) or a rebalance per worker.
-    const groups = new GroupCoordinator({ initialRebalanceDelayMs: 300 })
+    // Sessions from 1 s: the workers are local, a short session moves a dead one's tasks sooner.
+    const groups = new GroupCoordinator({ initialRebalanceDelayMs: 300, sessionTimeoutMsMin: 1000 })
     const broker = await Broker.start({ log, host: '127.0.0.1', port: 0, groups })
     ctx.stderr.write(
       `eddy run: ${opts.workers} workers share the embedded log through 127.0.0.1:${broker.port}\n`,

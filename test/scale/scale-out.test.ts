@@ -226,6 +226,35 @@ describe('scale-out over Kafka', { timeout: 240_000 }, () => {
       assert.ok(c.broker.groups.groupState(GROUP)!.generationId >= 3)
     }))
 
+  it('a zombie (an instance paused past its session) is fenced: its late commit is refused, and it rejoins', () =>
+    withCluster({}, async (c) => {
+      await c.produceViews(6000)
+      const a = c.startInstance('a')
+      const b = c.startInstance('b')
+      await c.until('two instances sharing the tasks', () => {
+        const [x, y] = [lastAssignment(a), lastAssignment(b)]
+        return x !== undefined && x.generation === y?.generation && x.active.length > 0 && y.active.length > 0
+      })
+      await c.until('the first committed counts', async () => (await c.committedTotal()) >= 1000)
+      // Frozen mid-run, b misses its heartbeats: the group gives its tasks to a.
+      b.child.kill('SIGSTOP')
+      const frozenIn = lastAssignment(b)!.generation
+      await c.until('a to run every task', () => (lastAssignment(a)?.active.length ?? 0) === 2 * PARTITIONS)
+      await c.produceViews(3000)
+      await c.until('a to count the new views', async () => (await c.committedTotal()) >= c.producedCount)
+      // Thawed, b still thinks it owns its tasks: whatever it processed and commits in its old
+      // generation must be refused, then it rejoins and gets a share again.
+      b.child.kill('SIGCONT')
+      await c.until('b to rejoin', () => (lastAssignment(b)?.generation ?? 0) > frozenIn)
+      await c.until('a and b to share the tasks again', () => {
+        const [x, y] = [lastAssignment(a)!, lastAssignment(b)!]
+        return x.generation === y.generation && x.active.length > 0 && y.active.length > 0
+      })
+      await c.produceViews(3000)
+      await c.until('every view counted', async () => (await c.committedTotal()) >= c.producedCount)
+      await c.assertExactlyOnce()
+    }))
+
   it('a standby replica takes over a killed instance’s tasks with little to restore', () =>
     withCluster({ SCALE_STANDBY_REPLICAS: '1' }, async (c) => {
       // Many pages: the count store's changelog is long, so a restore from it would show.
