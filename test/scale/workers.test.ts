@@ -1,4 +1,4 @@
-// `eddy run APP --workers 2` on the embedded log: two worker processes share the app's tasks
+// `eddy run examples/page-counts.ts --workers 2` on the embedded log: two worker processes share the app's tasks
 // through a broker the command serves on 127.0.0.1, and the output is exactly one run's.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -11,7 +11,7 @@ import { EventLog } from '../../src/log/event-log.js'
 import { readCommitted, tmpDir } from '../runtime/harness.js'
 
 const EDDY = path.resolve(import.meta.dirname, '../../bin/eddy')
-const APP = path.join(import.meta.dirname, 'count-app.ts')
+const APP = path.resolve(import.meta.dirname, '../../examples/page-counts.ts')
 
 describe('eddy run --workers', { timeout: 120_000 }, () => {
   it('two workers share the tasks of an app on the embedded log, exactly once', async () => {
@@ -50,12 +50,14 @@ describe('eddy run --workers', { timeout: 120_000 }, () => {
       assert.equal(code, 0, stderr)
       assert.match(stderr, /2 workers share the embedded log through 127\.0\.0\.1:\d+/)
       // Each worker reported tasks of one generation, and between them they ran all 8.
+      // `[worker 1] eddy run: generation 2: tasks 0_0 0_2 1_0 1_2`
       const tasks = (w: number) =>
         stderr
           .split('\n')
-          .filter((l) => l.startsWith(`[worker ${w}] assignment `))
-          .map((l) => JSON.parse(l.slice(`[worker ${w}] assignment `.length)) as { active: string[] })
-          .at(-1)?.active ?? []
+          .filter((l) => l.startsWith(`[worker ${w}] eddy run: generation `))
+          .at(-1)
+          ?.replace(/.*: tasks /, '')
+          .split(' ') ?? []
       assert.ok(tasks(1).length > 0 && tasks(2).length > 0, stderr)
       assert.equal(new Set([...tasks(1), ...tasks(2)]).size, 8, stderr)
       assert.match(stderr, /eddy run: stopped; workers 2 /)
