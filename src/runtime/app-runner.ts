@@ -28,7 +28,13 @@ import { type GlobalTable, GlobalTables } from './global-tables.js'
 import { RepartitionPurge } from './purge.js'
 import type { QueryableTask } from './store-queries.js'
 import { assignTasks, type InstanceInfo, type TaskInfo } from './task-assignor.js'
-import { isWatermarkMarker, type StepCounters, type StoreProvider, TaskExecutor } from './task-executor.js'
+import {
+  addStepCounters,
+  isWatermarkMarker,
+  type StepCounters,
+  type StoreProvider,
+  TaskExecutor,
+} from './task-executor.js'
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once'
 
@@ -239,8 +245,8 @@ export class AppRunner {
     if (this.finalStatus !== null) return this.finalStatus
     let recordsOut = 0
     const steps = new Map<string, StepCounters>()
-    for (const [id, c] of this.retired) addCounters(steps, id, c)
-    for (const t of this.tasks) for (const [id, c] of t.executor.counters) addCounters(steps, id, c)
+    for (const [id, c] of this.retired) addStepCounters(steps, id, c)
+    for (const t of this.tasks) for (const [id, c] of t.executor.counters) addStepCounters(steps, id, c)
     for (const id of this.plan.order) {
       const n = this.plan.node(id)
       if (n.kind === 'sink') recordsOut += steps.get(id)?.out ?? 0
@@ -552,7 +558,7 @@ export class AppRunner {
   /** Closes a task; what it did since the last commit (if anything) is dropped. */
   private async closeTask(t: RunningTask): Promise<void> {
     t.closed.value = true
-    for (const [id, c] of t.executor.counters) addCounters(this.retired, id, c)
+    for (const [id, c] of t.executor.counters) addStepCounters(this.retired, id, c)
     await t.state.close()
   }
 
@@ -928,16 +934,6 @@ export class AppRunner {
       })
     }
   }
-}
-
-function addCounters(into: Map<string, StepCounters>, id: string, c: StepCounters): void {
-  const s = into.get(id) ?? { in: 0, out: 0, errors: 0, skipped: 0, deadLettered: 0 }
-  s.in += c.in
-  s.out += c.out
-  s.errors += c.errors
-  s.skipped += c.skipped
-  s.deadLettered += c.deadLettered
-  into.set(id, s)
 }
 
 function parseTaskId(id: string): [subTopology: number, partition: number] {

@@ -66,6 +66,17 @@ export interface StepCounters {
   deadLettered: number
 }
 
+/** Adds a step's counters into a sum per step (over tasks). */
+export function addStepCounters(into: Map<string, StepCounters>, step: string, c: StepCounters): void {
+  const sum = into.get(step) ?? { in: 0, out: 0, errors: 0, skipped: 0, deadLettered: 0 }
+  sum.in += c.in
+  sum.out += c.out
+  sum.errors += c.errors
+  sum.skipped += c.skipped
+  sum.deadLettered += c.deadLettered
+  into.set(step, sum)
+}
+
 /** A user function failed and the step's policy is `fail`. */
 export class ProcessingError extends EddyError {
   constructor(

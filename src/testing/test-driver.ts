@@ -9,7 +9,7 @@ import type { KeyValueStore, StoreSpec, WindowStore } from '../core/store.js'
 import type { Topology } from '../dsl/stream.js'
 import { type Plan, type SubTopology, sizeTopics } from '../plan/plan.js'
 import { GlobalTables } from '../runtime/global-tables.js'
-import { type StepCounters, TaskExecutor } from '../runtime/task-executor.js'
+import { addStepCounters, type StepCounters, TaskExecutor } from '../runtime/task-executor.js'
 import { MemoryKeyValueStore, MemoryWindowStore } from '../state/memory-stores.js'
 
 export interface TestDriverOptions {
@@ -367,15 +367,7 @@ export class TestDriver {
   metrics(): Map<string, StepCounters> {
     const out = new Map<string, StepCounters>()
     for (const t of this.tasks) {
-      for (const [id, c] of t.executor.counters) {
-        const sum = out.get(id) ?? { in: 0, out: 0, errors: 0, skipped: 0, deadLettered: 0 }
-        sum.in += c.in
-        sum.out += c.out
-        sum.errors += c.errors
-        sum.skipped += c.skipped
-        sum.deadLettered += c.deadLettered
-        out.set(id, sum)
-      }
+      for (const [id, c] of t.executor.counters) addStepCounters(out, id, c)
     }
     return out
   }

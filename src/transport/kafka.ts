@@ -117,14 +117,7 @@ export class KafkaTransport implements Transport {
         topics: [{ name: topic, partitions: [{ partitionIndex: partition, offset }] }],
         timeoutMs: this.cluster.requestTimeoutMs,
       })
-      const p = res.topics
-        .find((t) => t.name === topic)
-        ?.partitions.find((x) => x.partitionIndex === partition)
-      if (p === undefined) throw new Retriable('KAFKA_ERROR', `${where}: the answer leaves the partition out`)
-      if (p.errorCode !== KafkaErrors.NONE) {
-        throw kafkaError(p.errorCode, where, { invalidate: () => this.cluster.invalidateTopic(topic) })
-      }
-      return p.lowWatermark
+      return this.partitionAnswer(res.topics, topic, partition, where).lowWatermark
     })
   }
 
@@ -270,15 +263,23 @@ export class KafkaTransport implements Transport {
         isolationLevel: isolation === 'read_committed' ? 1 : 0,
         topics: [{ name: topic, partitions: [{ partitionIndex: partition, timestamp }] }],
       })
-      const p = res.topics
-        .find((t) => t.name === topic)
-        ?.partitions.find((x) => x.partitionIndex === partition)
-      if (p === undefined) throw new Retriable('KAFKA_ERROR', `${where}: the answer leaves the partition out`)
-      if (p.errorCode !== KafkaErrors.NONE) {
-        throw kafkaError(p.errorCode, where, { invalidate: () => this.cluster.invalidateTopic(topic) })
-      }
-      return p.offset
+      return this.partitionAnswer(res.topics, topic, partition, where).offset
     })
+  }
+
+  /** One partition's part of a per-partition answer; its error thrown (retriable ones refresh the metadata). */
+  private partitionAnswer<P extends { partitionIndex: number; errorCode: number }>(
+    topics: readonly { name: string; partitions: readonly P[] }[],
+    topic: string,
+    partition: number,
+    where: string,
+  ): P {
+    const p = topics.find((t) => t.name === topic)?.partitions.find((x) => x.partitionIndex === partition)
+    if (p === undefined) throw new Retriable('KAFKA_ERROR', `${where}: the answer leaves the partition out`)
+    if (p.errorCode !== KafkaErrors.NONE) {
+      throw kafkaError(p.errorCode, where, { invalidate: () => this.cluster.invalidateTopic(topic) })
+    }
+    return p
   }
 
   /** Creates the topic; false when it turned out to exist already. */
