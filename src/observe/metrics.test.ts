@@ -45,6 +45,7 @@ describe('EddyMetrics', () => {
         ['eddy_commit_duration_seconds', 'histogram'],
         ['eddy_commits_total', 'counter'],
         ['eddy_errors_total', 'counter'],
+        ['eddy_group_generation', 'gauge'],
         ['eddy_input_lag_records', 'gauge'],
         ['eddy_records_dead_lettered_total', 'counter'],
         ['eddy_records_in_total', 'counter'],
@@ -54,6 +55,7 @@ describe('EddyMetrics', () => {
         ['eddy_store_entries', 'gauge'],
         ['eddy_task_event_time_ms', 'gauge'],
         ['eddy_task_watermark_ms', 'gauge'],
+        ['eddy_tasks', 'gauge'],
       ],
     )
     assert.match(m.contentType, /^text\/plain; version=0\.0\.4/)
@@ -62,6 +64,10 @@ describe('EddyMetrics', () => {
     m.update(snapshot({ commits: 3 }))
     assert.equal(samples(await other.metrics()).get('eddy_commits_total'), 0)
     assert.equal(samples(await m.metrics()).get('eddy_commits_total'), 3)
+    m.update(snapshot({ commits: 3, generation: 4, standbyTasks: ['1_0', '1_1'] }))
+    const after = await m.metrics()
+    assert.match(after, /^eddy_group_generation 4$/m)
+    assert.match(after, /^eddy_tasks\{kind="standby"\} 2$/m)
   })
 
   it('sets counters from cumulative totals, by their deltas', async () => {

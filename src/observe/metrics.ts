@@ -16,6 +16,10 @@ export interface StepTotals {
 /** What the metrics read from a running app (a subset of the runtime's status). */
 export interface MetricsSnapshot {
   readonly commits: number
+  /** The consumer-group generation of the instance's tasks (-1 on the embedded log). */
+  readonly generation?: number
+  /** Tasks kept here as standby replicas. */
+  readonly standbyTasks?: readonly string[]
   readonly steps: ReadonlyMap<string, StepTotals>
   readonly partitions: readonly { readonly topic: string; readonly partition: number; readonly lag: number }[]
   readonly tasks: readonly {
@@ -57,6 +61,8 @@ export class EddyMetrics {
   private readonly watermark: Gauge<'task'>
   private readonly storeEntries: Gauge<'store' | 'task'>
   private readonly restored: Counter<'store' | 'task'>
+  private readonly generation: Gauge
+  private readonly taskCount: Gauge<'kind'>
   /** The last cumulative total fed to each counter series, to increment by the difference. */
   private readonly last = new Map<Counter<string>, Map<string, number>>()
 
@@ -103,6 +109,17 @@ export class EddyMetrics {
       labelNames: ['store', 'task'],
       registers,
     })
+    this.generation = new Gauge({
+      name: 'eddy_group_generation',
+      help: "The app's consumer-group generation this instance's tasks belong to (-1: the embedded log); it rises at each rebalance.",
+      registers,
+    })
+    this.taskCount = new Gauge({
+      name: 'eddy_tasks',
+      help: 'Tasks this instance runs (active) or keeps warm (standby).',
+      labelNames: ['kind'],
+      registers,
+    })
     this.restored = new Counter({
       name: 'eddy_records_restored_total',
       help: 'Changelog records applied to rebuild a state store.',
@@ -142,6 +159,9 @@ export class EddyMetrics {
     }
     for (const p of lags.values())
       this.inputLag.set({ topic: p.topic, partition: String(p.partition) }, p.lag)
+    if (s.generation !== undefined) this.generation.set(s.generation)
+    this.taskCount.set({ kind: 'active' }, s.tasks.length)
+    this.taskCount.set({ kind: 'standby' }, s.standbyTasks?.length ?? 0)
     this.eventTime.reset()
     this.watermark.reset()
     this.storeEntries.reset()
