@@ -33,6 +33,8 @@ export interface WorkersOptions {
 }
 
 const EDDY_BIN = fileURLToPath(new URL('../../bin/eddy', import.meta.url))
+/** How often the workers' broker looks for transactions past their timeout. */
+const TRANSACTION_CHECK_MS = 1000
 
 export async function runWorkers(ctx: CliContext, file: string, opts: WorkersOptions): Promise<void> {
   if (opts.brokers !== undefined) {
@@ -43,8 +45,16 @@ export async function runWorkers(ctx: CliContext, file: string, opts: WorkersOpt
     // The workers start together: wait a moment for all of them before the first assignment,
     // rather than Kafka's 3 s (group.initial.rebalance.delay.ms) or a rebalance per worker.
     // Sessions from 1 s: the workers are local, a short session moves a dead one's tasks sooner.
+    // For the same reason a dead worker's open transaction is aborted within a second of its
+    // timeout, rather than Kafka's 10 s check interval (until then it hides the others' output).
     const groups = new GroupCoordinator({ initialRebalanceDelayMs: 300, sessionTimeoutMsMin: 1000 })
-    const broker = await Broker.start({ log, host: '127.0.0.1', port: 0, groups })
+    const broker = await Broker.start({
+      log,
+      host: '127.0.0.1',
+      port: 0,
+      groups,
+      transactionCheckIntervalMs: TRANSACTION_CHECK_MS,
+    })
     ctx.stderr.write(
       `eddy run: ${opts.workers} workers share the embedded log through 127.0.0.1:${broker.port}\n`,
     )
@@ -93,7 +103,14 @@ async function superviseWorkers(
       if (m?.type === 'status') latest.set(i, m)
     })
     exits.push(
-      new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))),
+      new Promise((resolve) =>
+        child.once('exit', (code, signal) => {
+          // A worker that is gone runs no tasks and holds no lag: its last status would say it does.
+          const last = latest.get(i)
+          if (last !== undefined) latest.set(i, { ...last, lag: 0, tasks: 0, standbyTasks: 0 })
+          resolve(code ?? (signal ? 1 : 0))
+        }),
+      ),
     )
   }
   // Stopping the command stops every worker, each with its final commit.

@@ -25,12 +25,15 @@ counts
   .toStream()
   .to('page-counts')
 
-// Lines the tests read: each assignment (with where this instance serves queries) and each
-// store restore.
+// Lines the tests read: each assignment (with where this instance serves queries, and its pid),
+// each store restore, and its progress about once a second.
 await counts.run({
   onAssignment: (a) =>
-    process.stderr.write(`assignment ${JSON.stringify({ ...a, url: counts.metricsUrl() })}\n`),
+    process.stderr.write(
+      `assignment ${JSON.stringify({ ...a, url: counts.metricsUrl(), pid: process.pid })}\n`,
+    ),
   onRestoreProgress: (p) => {
     if (p.done) process.stderr.write(`restored ${JSON.stringify(p)}\n`)
   },
+  onStatus: (s) => process.stderr.write(`status ${JSON.stringify({ recordsIn: s.recordsIn, lag: s.lag })}\n`),
 })
