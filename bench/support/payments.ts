@@ -1,0 +1,111 @@
+// The payments workload of bench/engine.bench.ts, shared with bench/scale.bench.ts so their
+// windowed figures are comparable: 10k user keys, event time advancing 1 ms per 100 records,
+// up to 50 ms out of order, counted per user in 1 s tumbling windows.
+
+export interface Payment {
+  readonly id: number
+  readonly user: string
+  readonly amount: number
+  /** Wall-clock ms the record was appended (latency runs), else 0. */
+  readonly at: number
+}
+
+export const KEYS = 10_000
+/** Event time advances 1 ms per 100 records: ~10 records per key per 1 s window. */
+export const RECORDS_PER_EVENT_MS = 100
+/** Timestamps run up to this far behind the newest one; the watermark allows it, so none is late. */
+export const DISORDER_MS = 50
+export const OUT_OF_ORDERNESS_MS = 100
+export const WINDOW_MS = 1000
+export const T0 = 1_700_000_000_000
+
+/** Deterministic PRNG (mulberry32): uniform in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export const users = Array.from({ length: KEYS }, (_, i) => `user-${String(i).padStart(5, '0')}`)
+
+export interface Generated {
+  readonly payments: Payment[]
+  readonly timestamps: Float64Array
+}
+
+/** n payments over 10k users; timestamps increase 1 ms per 100 records, up to 50 ms out of order. */
+export function generate(n: number, seed = 42): Generated {
+  const rnd = prng(seed)
+  const payments: Payment[] = new Array(n)
+  const timestamps = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    payments[i] = {
+      id: i,
+      user: users[Math.floor(rnd() * KEYS)]!,
+      amount: Math.round(rnd() * 10_000) / 100,
+      at: 0,
+    }
+    timestamps[i] = T0 + Math.floor(i / RECORDS_PER_EVENT_MS) - Math.floor(rnd() * DISORDER_MS)
+  }
+  return { payments, timestamps }
+}
+
+/**
+ * How many final window counts the windowed count emits over these records, in the order given
+ * (one partition): the watermark is the newest timestamp less the allowed out-of-orderness; a
+ * window closes (emits) when the watermark reaches its end; a record whose window has closed is
+ * late and dropped. Returns the count of outputs and the sum of their counts.
+ */
+export function windowedOutputs(
+  keys: readonly string[],
+  timestamps: ArrayLike<number>,
+): { outputs: number; sum: number } {
+  const byKey = new Map<string, Map<number, number>>()
+  const open: number[] = []
+  const isOpen = new Set<number>()
+  let maxTs = Number.NEGATIVE_INFINITY
+  let watermark = Number.NEGATIVE_INFINITY
+  let outputs = 0
+  let sum = 0
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
+    const t = timestamps[i]!
+    const ws = Math.floor(t / WINDOW_MS) * WINDOW_MS
+    if (ws + WINDOW_MS > watermark) {
+      let windows = byKey.get(key)
+      if (windows === undefined) {
+        windows = new Map()
+        byKey.set(key, windows)
+      }
+      windows.set(ws, (windows.get(ws) ?? 0) + 1)
+      if (!isOpen.has(ws)) {
+        isOpen.add(ws)
+        open.push(ws)
+        if (open.length > 1 && open[open.length - 2]! > ws) open.sort((a, b) => a - b)
+      }
+    }
+    if (t > maxTs) {
+      maxTs = t
+      if (maxTs - OUT_OF_ORDERNESS_MS > watermark) {
+        watermark = maxTs - OUT_OF_ORDERNESS_MS
+        while (open.length > 0 && open[0]! + WINDOW_MS <= watermark) {
+          const closing = open.shift()!
+          isOpen.delete(closing)
+          for (const windows of byKey.values()) {
+            const count = windows.get(closing)
+            if (count === undefined) continue
+            windows.delete(closing)
+            outputs++
+            sum += count
+          }
+        }
+      }
+    }
+  }
+  return { outputs, sum }
+}
