@@ -4,7 +4,7 @@
 // killed with SIGKILL, timed until the survivor has resumed the killed one's tasks, without and
 // with a standby replica. Writes its table to docs/benchmarks.md under
 // "## Scale-out (npm run bench:scale)".
-//   npm run bench:scale                full run (~6 min)
+//   npm run bench:scale                full run (~6 min on a quiet machine)
 //   npm run bench:scale -- --quick     smaller run (~2 min)
 //   --only=throughput|failover         one part (docs not written)
 //   --runs=N, --records=N              runs per row (default 3), records of the throughput runs
@@ -926,7 +926,7 @@ function throughputText(): string {
     'The end is the commit that holds the last input record of every task: after the command has exited, the bench reads D and takes, for every task, the commit marker that made its last output and its last changelog record visible ' +
     "(each record changes its task's window store; a marker's timestamp is the log's clock when the transaction committed, i.e. when read_committed readers could first see it), the latest over the tasks; " +
     "it also checks that the group's committed offsets are at the inputs' ends and that the committed window counts (number and sum) are those a hand loop computes per partition. " +
-    "Nothing polls while the run goes (the command holds the data dir's lock, and a poller would take CPU from the run), and the idle wait before the workers stop comes after the end, so it is not timed. " +
+    "Nothing polls while the run goes (the command holds the data dir's lock, and a poller would take CPU from the run; a poller of the read_committed end offsets over Kafka, tried when this bench was written, saw the same moments within 10 ms), and the idle wait before the workers stop comes after the end, so it is not timed. " +
     'Start-up: from spawning the command until every instance has had its first assignment (the app prints it, with the wall clock); processing: from there to the end. ' +
     'CPU: /proc of the command and each worker, sampled every 100 ms, between those two times; "other processes" is the rest of the machine\'s busy CPU meanwhile (other agents\' work). ' +
     `Each run waits first until the machine is quiet (at most ${QUIET_CORES} cores busy over 1 s, waiting up to ${QUIET_WAIT_MAX_MS / 1000} s). ` +
