@@ -868,7 +868,7 @@ const fmtX = (x: number) => `${x.toFixed(2)}×`
 
 function throughputTable(t: ThroughputResult): string {
   const lines = [
-    '| case | records | s, start → all committed | records/s | start-up s | processing s | records/s while processing | cores busy while processing: ours (command / workers) · other processes | CPU µs per record while processing | runs: s, start → all committed |',
+    '| case | records | s, start → all committed | records/s | start-up s | processing s | records/s while processing | cores busy while processing: Eddy (broker / workers) · other processes | CPU µs per record while processing | runs: s, start → all committed |',
     '|---|---:|---:|---:|---:|---:|---:|---|---:|---|',
   ]
   for (const r of t.rows) {
@@ -901,7 +901,10 @@ function throughputTable(t: ThroughputResult): string {
   lines.push(
     `- Where the time goes, while processing: 1 worker kept ${w1.cores.toFixed(2)} cores busy (${split(w1)}): the worker's main thread is the limit, its GC and lmdb threads and the broker add the rest; ` +
       `2 workers kept ${w2.cores.toFixed(2)} of the ${cores} cores busy (${split(w2)}), at ${usPerRecord(w2).toFixed(1)} µs of CPU per record against ${usPerRecord(w1).toFixed(1)} µs with one worker (${usPerRecord(ref).toFixed(1)} µs in one process, without the broker). ` +
-      `With every core busy, 2 workers can do at most ${cores} cores / ${usPerRecord(w2).toFixed(1)} µs per record, ${ceiling.toFixed(2)}× the 1-worker rate: the machine, not waiting, bounds the ratio.`,
+      `With every core busy, 2 workers could do at most ${cores} cores / ${usPerRecord(w2).toFixed(1)} µs per record, ${ceiling.toFixed(2)}× the 1-worker rate` +
+      (w2.cores >= 0.9 * cores
+        ? ': the cores were nearly full, so the machine, not waiting, bounds the ratio.'
+        : `; the cores were not full (${w2.cores.toFixed(2)} of ${cores}): the workers also waited (on the broker, on their commits).`),
     `- Start-up: ${fmtS(w2.startupMs)} s with two workers, ${fmtS(w1.startupMs)} s with one, ${fmtS(ref.startupMs)} s in one process. A worker is a second \`eddy run\`: it loads the CLI, then the app through tsx, then the Kafka client (whose option schemas ajv compiles), connects, and joins the group, which waits 300 ms for the other workers before its first assignment; two workers start at once on the same cores.`,
   )
   if (rebalanced > 0)
@@ -927,9 +930,10 @@ function failoverTable(rows: FailoverRow[]): string {
   if (r0 !== undefined && r1 !== undefined) {
     lines.push(
       '',
-      `The session timeout dominates: detection is ${SESSION_TIMEOUT_MS / 1000} s less the time since b's last heartbeat (heartbeats every third of the session), and the rebalance waits for a's next heartbeat. ` +
-        `Without a standby, a restored ${fmtInt(r0.med.restoredRecords)} changelog records in ${fmtS(r0.med.restoreMs)} s; with one, its standbys were caught up (${fmtInt(r1.med.restoredRecords)} records to restore), ` +
-        `so the standby saved ${fmtS(r0.med.resumedMs - r1.med.resumedMs)} s of ${fmtS(r0.med.resumedMs)} s.`,
+      `The session timeout dominates: detection is ${SESSION_TIMEOUT_MS / 1000} s less the time since b's last heartbeat or offset commit (a commit counts as one, as in Kafka, and b commits every 100 ms); ` +
+        "the rebalance waits for a's next heartbeat (every third of the session), which tells it a rebalance is on. " +
+        `Without a standby, a restored ${fmtInt(r0.med.restoredRecords)} changelog records in ${fmtS(r0.med.restoreMs)} s; with one, its standbys were caught up (${fmtInt(r1.med.restoredRecords)} records to restore, ${fmtS(r1.med.restoreMs)} s). ` +
+        `The medians of kill → resumed differ by ${fmtS(r0.med.resumedMs - r1.med.resumedMs)} s: the restore, and the rebalance, which varies with where a's heartbeat falls.`,
     )
   }
   const aborted = rows.flatMap((r) => r.runs).filter((x) => x.abortMs !== null)
