@@ -491,12 +491,25 @@ export class AppRunner {
    */
   private async rebalance(): Promise<void> {
     this.queryable = false
-    if (this.tasks.length > 0) await this.tryCommit()
     const membership = this.membership!
+    if (this.tasks.length > 0) await this.tryCommit()
+    // Dropped by the group (not merely rebalancing): others may have run these tasks since, so
+    // their positions and state here are stale. Nothing uncommitted is lost: a commit after the
+    // drop is refused, and the one above either went through or had nothing to send.
+    if (membership.generationLost) {
+      for (const t of this.tasks) await this.closeTask(t)
+      this.tasks = []
+    }
     let assignment: GroupAssignment
     for (;;) {
       assignment = await membership.join()
       if (!membership.rebalancing) break
+    }
+    // A generation formed without this instance in between (it rejoined too late, or its join
+    // was overtaken by another rebalance): its tasks may have run elsewhere meanwhile.
+    if (this.generation >= 0 && assignment.generationId !== this.generation + 1) {
+      for (const t of this.tasks) await this.closeTask(t)
+      this.tasks = []
     }
     this.generation = assignment.generationId
     const info = parseAssignment(assignment)

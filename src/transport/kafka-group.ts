@@ -151,6 +151,10 @@ export class KafkaGroupMembership implements GroupMembership {
     return this.current
   }
 
+  get generationLost(): boolean {
+    return this.generationOver
+  }
+
   join(): Promise<GroupAssignment> {
     if (this.stopped) return Promise.reject(this.stoppedError())
     if (this.joining !== null) return this.joining

@@ -6,6 +6,7 @@ const SOLO_MEMBER = 'solo'
 
 export class SoloMembership implements GroupMembership {
   readonly rebalancing = false
+  readonly generationLost = false
   private joined: GroupGeneration | null = null
 
   constructor(private readonly opts: GroupJoinOptions) {}

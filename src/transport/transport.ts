@@ -147,6 +147,12 @@ export interface GroupMembership {
   readonly rebalancing: boolean
   /** The generation of the last `join()`, or null before one. */
   readonly generation: GroupGeneration | null
+  /**
+   * True when the group has dropped this member (session expired, or fenced), not merely started
+   * a rebalance: its work may have gone to others meanwhile, so what it holds is stale. Cleared by
+   * the next `join()`.
+   */
+  readonly generationLost: boolean
   /** Leaves the group (its work moves at once) and stops the heartbeats. */
   leave(): Promise<void>
 }

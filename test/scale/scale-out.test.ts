@@ -125,6 +125,14 @@ class Cluster {
     const counts = await this.committedCounts()
     assert.deepEqual([...counts.keys()].sort(), [...this.expected.keys()].sort())
     for (const [page, n] of this.expected) {
+      const seen = counts.get(page) ?? []
+      const at = seen.findIndex((v, i) => v !== i + 1)
+      if (at >= 0 || seen.length !== n) {
+        const near = at >= 0 ? seen.slice(Math.max(0, at - 3), at + 8).join(',') : ''
+        assert.fail(
+          `page ${page}: ${seen.length} committed counts for ${n} views; first wrong at #${at}: …${near}…`,
+        )
+      }
       assert.deepEqual(
         counts.get(page),
         Array.from({ length: n }, (_, i) => i + 1),
