@@ -22,6 +22,7 @@ import {
   StoreQueries,
 } from './runtime/store-queries.js'
 import { MetricsServer } from './server/metrics-server.js'
+import { localTaskIds } from './state/lmdb-env.js'
 import { MemoryTaskState } from './state/memory-task-state.js'
 import { type RestoreProgress, TaskState } from './state/task-state.js'
 import { EmbeddedTransport } from './transport/embedded.js'
@@ -258,6 +259,7 @@ export class App extends Topology {
       signal: opts.signal,
       instanceId,
       standbyReplicas: this.options.standbyReplicas,
+      localStateTasks: () => localTaskIds(stateDir, this.options.id),
       sessionTimeoutMs: this.options.sessionTimeoutMs,
       onAssignment: (a) => {
         opts.onAssignment?.(a)

@@ -93,6 +93,8 @@ export interface RunnerOptions {
   readonly endpoint?: () => string | null
   /** Warm copies of each stateful task's state kept on other instances (default 0). */
   readonly standbyReplicas?: number
+  /** Tasks whose state is on this instance's disk from earlier runs (told to the leader, who prefers to give them back here). */
+  readonly localStateTasks?: () => readonly string[]
   /** Group timing on Kafka: an instance silent this long is presumed dead (default 10 s). */
   readonly sessionTimeoutMs?: number
   readonly heartbeatIntervalMs?: number
@@ -455,7 +457,7 @@ export class AppRunner {
       v: 1,
       endpoint: this.opts.endpoint?.() ?? null,
       active: this.tasks.map((t) => t.id),
-      localState: [...this.localState],
+      localState: [...new Set([...this.localState, ...(this.opts.localStateTasks?.() ?? [])])],
     }
   }
 

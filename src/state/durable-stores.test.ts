@@ -10,7 +10,7 @@ import { json, type Serde, string } from '../core/serde.js'
 import type { StoreSpec } from '../core/store.js'
 import { DurableKeyValueStore } from './durable-kv-store.js'
 import { DurableWindowStore } from './durable-window-store.js'
-import { LmdbEnv } from './lmdb-env.js'
+import { LmdbEnv, localTaskIds, taskStateDir } from './lmdb-env.js'
 import { storeConformance } from './store-conformance.js'
 import { NULL_VALUE_HEADER, splitWindowKey, windowKey, windowKeyRange } from './store-encoding.js'
 import type { DurableStore } from './write-cache.js'
@@ -369,6 +369,24 @@ describe('the read cache of committed entries', () => {
       assert.equal(store.size, 4)
     } finally {
       await env.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('localTaskIds', () => {
+  it("lists the tasks with a state directory under the app's, and nothing for an app without one", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-local-tasks-'))
+    try {
+      assert.deepEqual(localTaskIds(dir, 'shop'), [])
+      for (const task of ['0_1', '2_0']) {
+        const env = LmdbEnv.open(taskStateDir(dir, 'shop', task), ['counts'])
+        await env.close()
+      }
+      fs.mkdirSync(path.join(dir, 'shop', 'not-a-task'))
+      assert.deepEqual(localTaskIds(dir, 'shop').sort(), ['0_1', '2_0'])
+      assert.deepEqual(localTaskIds(dir, 'other'), [])
+    } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
   })

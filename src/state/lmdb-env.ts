@@ -62,6 +62,22 @@ export function taskStateDir(stateDir: string, appId: string, taskId: string): s
   return path.join(stateDir, appId, taskId)
 }
 
+/**
+ * The tasks of an app that have a state directory under `stateDir` (left by this process or an
+ * earlier run): where restoring them would start from a local checkpoint, not from scratch.
+ */
+export function localTaskIds(stateDir: string, appId: string): string[] {
+  try {
+    return fs
+      .readdirSync(path.join(stateDir, appId), { withFileTypes: true })
+      .filter((e) => e.isDirectory() && /^\d+_\d+$/.test(e.name))
+      .map((e) => e.name)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
+}
+
 export class LmdbEnv {
   private readonly dbs = new Map<string, Database<Buffer, Buffer>>()
   /** Entry counts, cached until the next write (lmdb's stat is cheap, not free). */
