@@ -22,6 +22,16 @@ import { MemoryKeyValueStore, MemoryWindowStore } from '../src/state/memory-stor
 import { MemoryTaskState } from '../src/state/memory-task-state.js'
 import { EmbeddedTransport } from '../src/transport/embedded.js'
 import { commitsSeen, probeCommits } from './support/commit-probe.js'
+import {
+  DISORDER_MS,
+  type Generated,
+  generate,
+  KEYS,
+  OUT_OF_ORDERNESS_MS,
+  type Payment,
+  RECORDS_PER_EVENT_MS,
+  WINDOW_MS,
+} from './support/payments.js'
 
 const quick = process.argv.includes('--quick')
 const e2eChild = process.argv.includes('--e2e-child')
@@ -37,14 +47,6 @@ const LATENCY_WARMUP_SECONDS = quick ? 0.5 : 1
 const LATENCY_RATE = 50_000
 const LATENCY_TICK_MS = 10
 
-const KEYS = 10_000
-/** Event time advances 1 ms per 100 records: ~10 records per key per 1 s window. */
-const RECORDS_PER_EVENT_MS = 100
-/** Timestamps run up to this far behind the newest one; the watermark allows it, so none is late. */
-const DISORDER_MS = 50
-const OUT_OF_ORDERNESS_MS = 100
-const WINDOW_MS = 1000
-const T0 = 1_700_000_000_000
 /** Records the in-process runs hand the executor between ticks (the runner's default batch). */
 const BATCH_RECORDS = 10_000
 const APPEND_BATCH = 1000
@@ -58,14 +60,6 @@ const docsFile = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url)
 const log = (s: string) => process.stderr.write(`${s}\n`)
 
 // ---- workload ---------------------------------------------------------------------------
-
-interface Payment {
-  readonly id: number
-  readonly user: string
-  readonly amount: number
-  /** Wall-clock ms the record was appended (latency runs), else 0. */
-  readonly at: number
-}
 
 interface Charge {
   readonly id: number
@@ -82,42 +76,6 @@ const toCharge = (p: Payment): Charge => ({
   cents: Math.round(p.amount * 100),
   at: p.at,
 })
-
-/** Deterministic PRNG (mulberry32): uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-const users = Array.from({ length: KEYS }, (_, i) => `user-${String(i).padStart(5, '0')}`)
-
-interface Generated {
-  readonly payments: Payment[]
-  readonly timestamps: Float64Array
-}
-
-/** n payments over 10k users; timestamps increase 1 ms per 100 records, up to 50 ms out of order. */
-function generate(n: number, seed = 42): Generated {
-  const rnd = prng(seed)
-  const payments: Payment[] = new Array(n)
-  const timestamps = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    payments[i] = {
-      id: i,
-      user: users[Math.floor(rnd() * KEYS)]!,
-      amount: Math.round(rnd() * 10_000) / 100,
-      at: 0,
-    }
-    timestamps[i] = T0 + Math.floor(i / RECORDS_PER_EVENT_MS) - Math.floor(rnd() * DISORDER_MS)
-  }
-  return { payments, timestamps }
-}
 
 /** Already-decoded records: the key and value fields hold the JS values, not bytes. */
 function decodedRecords(g: Generated): LogRecord[] {

@@ -1,4 +1,4 @@
-// The payments workload of bench/engine.bench.ts, shared with bench/scale.bench.ts so their
+// The payments workload of bench/engine.bench.ts and bench/scale.bench.ts (one definition) so their
 // windowed figures are comparable: 10k user keys, event time advancing 1 ms per 100 records,
 // up to 50 ms out of order, counted per user in 1 s tumbling windows.
 
