@@ -17,6 +17,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
+import { BENCHMARKS_DOC, median, writeDocsSection } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
 const RECORDS = quick ? 200_000 : 1_000_000
@@ -41,7 +42,6 @@ const TARGET_VS_JETSTREAM = 10
 const CLIENT_YOUNG_GENERATION_MB = 128
 
 const SECTION = '## Broker (npm run bench:broker)'
-const docsFile = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url))
 
 // ---- tasks run in the worker thread (Node clients) -------------------------------------------
 
@@ -588,12 +588,6 @@ interface Row {
   note?: string
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
-
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')
 const fmtMB = (recordsPerS: number) => ((recordsPerS * VALUE_BYTES) / (1024 * 1024)).toFixed(1)
 
@@ -620,18 +614,6 @@ async function shWith(pid: number, commandLine: string): Promise<Run & { serverC
 
 function check(what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what}: ${got} records, expected ${want}`)
-}
-
-function writeDocs(section: string): void {
-  let doc = fs.existsSync(docsFile) ? fs.readFileSync(docsFile, 'utf8') : '# Benchmarks\n'
-  const start = doc.indexOf(SECTION)
-  if (start >= 0) {
-    const next = doc.indexOf('\n## ', start + SECTION.length)
-    doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '')
-  } else {
-    doc = `${doc.trimEnd()}\n\n${section}`
-  }
-  fs.writeFileSync(docsFile, doc.endsWith('\n') ? doc : `${doc}\n`)
 }
 
 async function main(): Promise<void> {
@@ -1062,9 +1044,9 @@ async function main(): Promise<void> {
       ...(unavailable.length > 0 ? ['', `Not measured: ${unavailable.join('; ')}.`] : []),
       '',
     ].join('\n')
-    writeDocs(section)
+    writeDocsSection(SECTION, section)
     process.stdout.write(
-      `${header}\n${lines.join('\n')}\n\n${targets.join('\n')}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), docsFile)})\n`,
+      `${header}\n${lines.join('\n')}\n\n${targets.join('\n')}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), BENCHMARKS_DOC)})\n`,
     )
   } finally {
     for (const c of cleanups) await c()

@@ -32,6 +32,7 @@ import {
   RECORDS_PER_EVENT_MS,
   WINDOW_MS,
 } from './support/payments.js'
+import { BENCHMARKS_DOC, median, writeDocsSection } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
 const e2eChild = process.argv.includes('--e2e-child')
@@ -56,7 +57,6 @@ const TARGET_E2E_STATELESS = 500_000
 const TARGET_E2E_WINDOWED = 250_000
 
 const SECTION = '## Stream processor (npm run bench:engine)'
-const docsFile = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url))
 const log = (s: string) => process.stderr.write(`${s}\n`)
 
 // ---- workload ---------------------------------------------------------------------------
@@ -97,12 +97,6 @@ function decoded<T>(): Serde<T> {
     serialize: (v) => v as unknown as Buffer,
     deserialize: (b) => b as unknown as T,
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
 function tmpDir(what: string): string {
@@ -664,19 +658,6 @@ function table(inprocRows: InprocRow[], e2eRows: E2eRow[], lat: LatencyRow | nul
   return lines.join('\n')
 }
 
-function writeDocs(section: string): void {
-  let doc = fs.existsSync(docsFile) ? fs.readFileSync(docsFile, 'utf8') : '# Benchmarks\n'
-  const start = doc.indexOf(SECTION)
-  if (start >= 0) {
-    const next = doc.indexOf('\n## ', start + SECTION.length)
-    doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '')
-  } else {
-    doc = `${doc.trimEnd()}\n\n${section}`
-  }
-  fs.mkdirSync(path.dirname(docsFile), { recursive: true })
-  fs.writeFileSync(docsFile, doc.endsWith('\n') ? doc : `${doc}\n`)
-}
-
 async function main(): Promise<void> {
   if (e2eChild) {
     process.stdout.write(`${JSON.stringify(await e2e())}\n`)
@@ -725,9 +706,9 @@ async function main(): Promise<void> {
     text,
     '',
   ].join('\n')
-  writeDocs(section)
+  writeDocsSection(SECTION, section)
   process.stdout.write(
-    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), docsFile)})\n`,
+    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), BENCHMARKS_DOC)})\n`,
   )
 }
 

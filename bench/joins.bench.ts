@@ -17,6 +17,7 @@ import type { LogRecord, RecordInput } from '../src/core/record.js'
 import { app } from '../src/index.js'
 import { EventLog } from '../src/log/event-log.js'
 import { commitsSeen, probeCommits } from './support/commit-probe.js'
+import { BENCHMARKS_DOC, median, writeDocsSection } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
 const child = process.argv.includes('--child')
@@ -40,7 +41,6 @@ const TARGET_ENRICH_PER_S = 300_000
 const TARGET_RATIO = 3
 
 const SECTION = '## Joins (npm run bench:joins)'
-const docsFile = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url))
 const log = (s: string) => process.stderr.write(`${s}\n`)
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')
 
@@ -148,12 +148,6 @@ function count(inputs: Inputs): number {
   let n = 0
   for (const records of inputs.values()) n += records.length
   return n
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
 function tmpDir(what: string): string {
@@ -489,18 +483,6 @@ function table(rows: readonly Row[], pinned: boolean): string {
   return lines.join('\n')
 }
 
-function writeDocs(section: string): void {
-  let doc = fs.existsSync(docsFile) ? fs.readFileSync(docsFile, 'utf8') : '# Benchmarks\n'
-  const start = doc.indexOf(SECTION)
-  if (start >= 0) {
-    const next = doc.indexOf('\n## ', start + SECTION.length)
-    doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '')
-  } else {
-    doc = `${doc.trimEnd()}\n\n${section}`
-  }
-  fs.writeFileSync(docsFile, doc.endsWith('\n') ? doc : `${doc}\n`)
-}
-
 async function main(): Promise<void> {
   if (child) {
     process.stdout.write(`${JSON.stringify(await runAll(['enrich', 'window']))}\n`)
@@ -539,9 +521,9 @@ async function main(): Promise<void> {
     text,
     '',
   ].join('\n')
-  writeDocs(section)
+  writeDocsSection(SECTION, section)
   process.stdout.write(
-    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), docsFile)})\n`,
+    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), BENCHMARKS_DOC)})\n`,
   )
 }
 

@@ -7,13 +7,13 @@
 //   --only=q5,q7   --systems=eddy,loop   (docs not written)
 // Profile one case: node --cpu-prof --import tsx bench/nexmark/child.ts --system eddy --query q5 --events 2000000
 import { spawnSync } from 'node:child_process'
-import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PENDING_QUERIES, QUERIES } from '../src/bench/nexmark/queries.js'
 import type { ChildResult } from './nexmark/child.js'
 import { systemQueries } from './nexmark/systems.js'
+import { BENCHMARKS_DOC, median, writeDocsSection } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
 const flag = (name: string) =>
@@ -24,7 +24,6 @@ const RUNS = quick ? 1 : 3
 
 const SECTION = '## Nexmark (npm run bench)'
 const root = fileURLToPath(new URL('..', import.meta.url))
-const docsFile = path.join(root, 'docs', 'benchmarks.md')
 const childScript = path.join(root, 'bench', 'nexmark', 'child.ts')
 const log = (s: string) => process.stderr.write(`${s}\n`)
 
@@ -103,12 +102,6 @@ interface Measured {
   readonly peakRssBytes: number
   readonly outputs: number
   readonly checksum: number
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
 const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0
@@ -262,18 +255,6 @@ function detailsTable(results: readonly Measured[]): string {
   return lines.join('\n')
 }
 
-function writeDocs(section: string): void {
-  let doc = fs.existsSync(docsFile) ? fs.readFileSync(docsFile, 'utf8') : '# Benchmarks\n'
-  const start = doc.indexOf(SECTION)
-  if (start >= 0) {
-    const next = doc.indexOf('\n## ', start + SECTION.length)
-    doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '')
-  } else {
-    doc = `${doc.trimEnd()}\n\n${section}`
-  }
-  fs.writeFileSync(docsFile, doc.endsWith('\n') ? doc : `${doc}\n`)
-}
-
 function main(): void {
   const started = performance.now()
   const loadAtStart = os.loadavg()[0]!
@@ -340,9 +321,9 @@ function main(): void {
     detailsTable(results),
     '',
   ].join('\n')
-  writeDocs(section)
+  writeDocsSection(SECTION, section)
   process.stdout.write(
-    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), docsFile)})\n`,
+    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), BENCHMARKS_DOC)})\n`,
   )
 }
 

@@ -28,6 +28,7 @@ import {
 } from '../src/core/record-batch.js'
 import { EventLog } from '../src/log/event-log.js'
 import { generate, KEYS, RECORDS_PER_EVENT_MS, windowedOutputs } from './support/payments.js'
+import { BENCHMARKS_DOC, median, writeDocsSection } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? null
@@ -61,17 +62,10 @@ const WINDOWED_APP_ID = 'bench-scale-windowed'
 const WINDOWED_CHANGELOG = `${WINDOWED_APP_ID}-counts-store-changelog`
 const COUNT_APP = path.join(root, 'bench', 'scale', 'count-app.ts')
 const SECTION = '## Scale-out (npm run bench:scale)'
-const docsFile = path.join(root, 'docs', 'benchmarks.md')
 const CLK_TCK = 100
 const log = (s: string) => process.stderr.write(`${s}\n`)
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')
 const fmtS = (ms: number) => (ms / 1000).toFixed(2)
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
 
 function tmpDir(what: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `eddy-bench-scale-${what}-`))
@@ -978,18 +972,6 @@ function failoverText(): string {
   )
 }
 
-function writeDocs(section: string): void {
-  let doc = fs.existsSync(docsFile) ? fs.readFileSync(docsFile, 'utf8') : '# Benchmarks\n'
-  const start = doc.indexOf(SECTION)
-  if (start >= 0) {
-    const next = doc.indexOf('\n## ', start + SECTION.length)
-    doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '')
-  } else {
-    doc = `${doc.trimEnd()}\n\n${section}`
-  }
-  fs.writeFileSync(docsFile, doc.endsWith('\n') ? doc : `${doc}\n`)
-}
-
 async function main(): Promise<void> {
   if (!fs.existsSync(path.join(root, 'dist', 'cli', 'main.js')))
     throw new Error('eddy is not built: run `npm run build` first (bin/eddy runs dist/)')
@@ -1023,9 +1005,9 @@ async function main(): Promise<void> {
     fo === null ? '' : failoverTable(fo),
     '',
   ].join('\n')
-  writeDocs(section)
+  writeDocsSection(SECTION, section)
   process.stdout.write(
-    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), docsFile)})\n`,
+    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), BENCHMARKS_DOC)})\n`,
   )
 }
 
