@@ -32,7 +32,7 @@ import {
   RECORDS_PER_EVENT_MS,
   WINDOW_MS,
 } from './support/payments.js'
-import { BENCHMARKS_DOC, median, writeDocsSection } from './support/report.js'
+import { median, publishSection, runLine } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
 const e2eChild = process.argv.includes('--e2e-child')
@@ -678,13 +678,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${text}\n\n(${seconds.toFixed(0)} s; --only: docs not written)\n`)
     return
   }
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
-  // Other work on the machine skews every row: the load average says how much there was.
-  const load = `load average ${loadAtStart.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end`
   const section = [
     SECTION,
     '',
-    `Run ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick)' : ''} · Node ${process.version} · ${cpu} × ${os.cpus().length} · ${os.platform()} ${os.release()} · data in ${os.tmpdir()} · ${seconds.toFixed(0)} s · ${load}`,
+    runLine({ quick, seconds, loadAtStart }),
     '',
     `Records: payments \`{ id, user, amount, at }\` over ${fmtInt(KEYS)} user keys; event time advances 1 ms per ${RECORDS_PER_EVENT_MS} records, ` +
       `each timestamp up to ${DISORDER_MS} ms out of order, allowed out-of-orderness ${OUT_OF_ORDERNESS_MS} ms (no record is late). ` +
@@ -706,10 +703,7 @@ async function main(): Promise<void> {
     text,
     '',
   ].join('\n')
-  writeDocsSection(SECTION, section)
-  process.stdout.write(
-    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), BENCHMARKS_DOC)})\n`,
-  )
+  publishSection(SECTION, section, text, seconds)
 }
 
 await main()

@@ -17,7 +17,7 @@ import type { LogRecord, RecordInput } from '../src/core/record.js'
 import { app } from '../src/index.js'
 import { EventLog } from '../src/log/event-log.js'
 import { commitsSeen, probeCommits } from './support/commit-probe.js'
-import { BENCHMARKS_DOC, median, writeDocsSection } from './support/report.js'
+import { median, publishSection, runLine } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
 const child = process.argv.includes('--child')
@@ -499,12 +499,10 @@ async function main(): Promise<void> {
   const { rows, pinned } = pinnedRun()
   const text = table(rows, pinned)
   const seconds = (performance.now() - started) / 1000
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
-  const load = `load average ${loadAtStart.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end`
   const section = [
     SECTION,
     '',
-    `Run ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick)' : ''} · Node ${process.version} · ${cpu} × ${os.cpus().length} · ${os.platform()} ${os.release()} · data in ${os.tmpdir()} · ${seconds.toFixed(0)} s · ${load}`,
+    runLine({ quick, seconds, loadAtStart }),
     '',
     `Stream–table: a 1-partition topic \`card-holders\` (${fmtInt(CARDS * 0.95)} holders, all older than the payments) and a 1-partition topic \`payments\` ` +
       `(${fmtInt(PAYMENTS)} JSON payments over ${fmtInt(CARDS)} cards, 95% with a holder); \`payments.join(holders, …)\` writes the enriched payments. ` +
@@ -521,10 +519,7 @@ async function main(): Promise<void> {
     text,
     '',
   ].join('\n')
-  writeDocsSection(SECTION, section)
-  process.stdout.write(
-    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), BENCHMARKS_DOC)})\n`,
-  )
+  publishSection(SECTION, section, text, seconds)
 }
 
 await main()

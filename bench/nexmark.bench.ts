@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { PENDING_QUERIES, QUERIES } from '../src/bench/nexmark/queries.js'
 import type { ChildResult } from './nexmark/child.js'
 import { systemQueries } from './nexmark/systems.js'
-import { BENCHMARKS_DOC, median, writeDocsSection } from './support/report.js'
+import { median, publishSection, runLine } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
 const flag = (name: string) =>
@@ -275,12 +275,16 @@ function main(): void {
     process.stdout.write(`${text}\n\n(${seconds.toFixed(0)} s; --only/--systems: docs not written)\n`)
     return
   }
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
-  const load = `load average ${loadAtStart.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end`
   const section = [
     SECTION,
     '',
-    `Run ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick: fewer events, one run per cell)' : ''} · Node ${process.version} · ${cpu} × ${os.cpus().length} · ${os.platform()} ${os.release()} · ${seconds.toFixed(0)} s · ${load}`,
+    runLine({
+      quick,
+      seconds,
+      loadAtStart,
+      quickNote: ' (--quick: fewer events, one run per cell)',
+      dataOnDisk: false,
+    }),
     '',
     'Each system runs each query it can express over the same generated Nexmark events (`src/bench/nexmark/generator.ts`: ' +
       '1 person, 3 auctions and 46 bids in every 50 events; 10,000,000 events/s of event time shared by 8 generators, ' +
@@ -321,10 +325,7 @@ function main(): void {
     detailsTable(results),
     '',
   ].join('\n')
-  writeDocsSection(SECTION, section)
-  process.stdout.write(
-    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), BENCHMARKS_DOC)})\n`,
-  )
+  publishSection(SECTION, section, text, seconds)
 }
 
 main()

@@ -28,7 +28,7 @@ import {
 } from '../src/core/record-batch.js'
 import { EventLog } from '../src/log/event-log.js'
 import { generate, KEYS, RECORDS_PER_EVENT_MS, windowedOutputs } from './support/payments.js'
-import { BENCHMARKS_DOC, median, writeDocsSection } from './support/report.js'
+import { median, publishSection, runLine } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? null
@@ -989,12 +989,15 @@ async function main(): Promise<void> {
     process.stdout.write(`${text}\n\n(${seconds.toFixed(0)} s; --only: docs not written)\n`)
     return
   }
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
-  const load = `load average ${loadAtStart.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end`
   const section = [
     SECTION,
     '',
-    `Run ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick)' : ''} · Node ${process.version} · ${cpu} × ${os.cpus().length} (shared with other agents' work: the load average says how much) · ${os.platform()} ${os.release()} · data in ${os.tmpdir()} · ${seconds.toFixed(0)} s · ${load}`,
+    runLine({
+      quick,
+      seconds,
+      loadAtStart,
+      cpuNote: " (shared with other agents' work: the load average says how much)",
+    }),
     '',
     tp === null ? '' : throughputText(),
     '',
@@ -1005,10 +1008,7 @@ async function main(): Promise<void> {
     fo === null ? '' : failoverTable(fo),
     '',
   ].join('\n')
-  writeDocsSection(SECTION, section)
-  process.stdout.write(
-    `${text}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), BENCHMARKS_DOC)})\n`,
-  )
+  publishSection(SECTION, section, text, seconds)
 }
 
 await main()
