@@ -499,8 +499,7 @@ export class AppRunner {
     // their positions and state here are stale. Nothing uncommitted is lost: a commit after the
     // drop is refused, and the one above either went through or had nothing to send.
     if (membership.generationLost) {
-      for (const t of this.tasks) await this.closeTask(t)
-      this.tasks = []
+      await this.closeAllTasks()
     }
     let assignment: GroupAssignment
     for (;;) {
@@ -510,8 +509,7 @@ export class AppRunner {
     // A generation formed without this instance in between (it rejoined too late, or its join
     // was overtaken by another rebalance): its tasks may have run elsewhere meanwhile.
     if (this.generation >= 0 && assignment.generationId !== this.generation + 1) {
-      for (const t of this.tasks) await this.closeTask(t)
-      this.tasks = []
+      await this.closeAllTasks()
     }
     this.generation = assignment.generationId
     const info = parseAssignment(assignment)
@@ -530,17 +528,13 @@ export class AppRunner {
     }
     for (const id of info.active) {
       if (this.tasks.some((t) => t.id === id)) continue
-      const [sub, partition] = parseTaskId(id)
-      const s = this.subs.get(sub)
-      if (s === undefined) throw unknownTask(id)
+      const { sub: s, partition } = this.taskOf(id)
       this.tasks.push(await this.createTask(s.sub, partition, s.taskCount))
       if (s.sub.stores.length > 0) this.localState.add(id)
     }
     for (const id of info.standby) {
       if (this.standbys.has(id)) continue
-      const [sub, partition] = parseTaskId(id)
-      const s = this.subs.get(sub)
-      if (s === undefined) throw unknownTask(id)
+      const { sub: s, partition } = this.taskOf(id)
       this.standbys.set(id, await this.openState(s.sub, partition, s.taskCount))
       this.localState.add(id)
     }
@@ -562,12 +556,25 @@ export class AppRunner {
       return true
     } catch (err) {
       if (!isEddyError(err, 'REBALANCED')) throw err
-      for (const t of this.tasks) await this.closeTask(t)
-      this.tasks = []
+      await this.closeAllTasks()
       this.pending = new Map()
       this.pendingCount = 0
       return false
     }
+  }
+
+  /** The sub-topology (with its task count) and partition of a task the leader assigned. */
+  private taskOf(id: string): { sub: { sub: SubTopology; taskCount: number }; partition: number } {
+    const [sub, partition] = parseTaskId(id)
+    const s = this.subs.get(sub)
+    if (s === undefined) throw unknownTask(id)
+    return { sub: s, partition }
+  }
+
+  /** Closes every active task (see closeTask). */
+  private async closeAllTasks(): Promise<void> {
+    for (const t of this.tasks) await this.closeTask(t)
+    this.tasks = []
   }
 
   /** Closes a task; what it did since the last commit (if anything) is dropped. */
