@@ -84,6 +84,11 @@ fsCjs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void)
   fdatasyncCalls++
   realFdatasync(fd, cb)
 }) as typeof fs.fdatasync
+const realFdatasyncSync = fsCjs.fdatasyncSync
+fsCjs.fdatasyncSync = (fd: number) => {
+  fdatasyncCalls++
+  realFdatasyncSync(fd)
+}
 syncBuiltinESMExports()
 
 function medianMeasure(runs: Measure[]): Measure {
@@ -265,9 +270,11 @@ function fsyncNote(rows: Row[]): string {
   return (
     `Per batch (p50): Eddy's append work without fsync ${fmtMs(cpu)} ms (encoding, CRC-32C, write, index); ` +
     `plain write + fdatasync ${fmtMs(plain)} ms; Eddy with fsync ${fmtMs(withFsync)} ms. With one append in flight ` +
-    'the CPU work and the fsync add up, so the ratio is bounded by fsync / (CPU + fsync); with appends in flight, ' +
-    'the next batch is encoded and written while the previous one syncs. The fsyncs-per-batch column is the count of ' +
-    "fdatasync calls the log made over the batches it appended: at 1.00 the cadence is the baseline's, one per batch."
+    'the CPU work and the fsync add up, so the ratio is bounded by fsync / (CPU + fsync). With the policy `always` ' +
+    'the log syncs once per partition per event-loop turn (group commit), on the main thread when one partition has ' +
+    'new bytes and in the thread pool when several do; so with two appends in flight to one partition one fdatasync ' +
+    'may cover both. The fsyncs-per-batch column is the count of fdatasync calls the log made over the batches it ' +
+    "appended: at 1.00 the cadence is the baseline's, one per batch; rows below 1.00 do not count for the target."
   )
 }
 
@@ -336,8 +343,8 @@ async function main(): Promise<void> {
     })
   }
   // fsync per batch: one append in flight (CPU and fsync add up), then two in flight, where the
-  // next batch is encoded and written while the previous one syncs; the fsyncs-per-batch column
-  // shows the cadence stays one fdatasync per batch, like the baseline's.
+  // log's group commit may cover both with one fdatasync. The target holds a row to the baseline's
+  // cadence: a ratio reached with fewer fsyncs than batches is not counted as a pass.
   for (const inFlight of [1, 2]) {
     for (const partitions of [1, 8]) {
       const { m, ratio } = await measurePaired(`append always ${partitions}p, ${inFlight} in flight`, () =>
@@ -348,8 +355,8 @@ async function main(): Promise<void> {
         name: `append, ${partitions} partition${partitions > 1 ? 's' : ''}, fsync always, ${flight}`,
         m,
         vsBaseline: ratio,
-        target: inFlight === 2 ? '>= 0.7 × plain fs' : undefined,
-        pass: inFlight === 2 ? ratio >= TARGET_FSYNC_RATIO : undefined,
+        target: '>= 0.7 × plain fs, 1 fsync per batch',
+        pass: ratio >= TARGET_FSYNC_RATIO && (m.fsyncsPerBatch ?? 0) >= 0.99,
       })
     }
   }

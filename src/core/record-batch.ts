@@ -142,6 +142,11 @@ export interface EncodeBatchOptions {
   /** Kafka keeps lastOffsetDelta after compaction so producer sequences stay right. */
   readonly lastOffsetDelta?: number
   readonly partitionLeaderEpoch?: number
+  /**
+   * Where the batch is built: a buffer of exactly `bytes` bytes (default: a new one). The log
+   * passes a reused scratch buffer, as it writes each batch out before it encodes the next.
+   */
+  readonly allocate?: (bytes: number) => Buffer
 }
 
 const EMPTY_HEADERS: readonly [] = []
@@ -164,11 +169,21 @@ export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = l
     if (ts > maxTimestamp) maxTimestamp = ts
   }
   // First pass: sizes, so the batch is one allocation.
-  const bodySizes = new Array<number>(n)
+  const bodySizes = sizesScratch(n)
   let total = BATCH_HEADER_BYTES
   for (let i = 0; i < n; i++) {
     const r = records[i]!
-    const body = recordBodySize(r, (r.timestamp ?? now) - baseTimestamp, deltas ? deltas[i]! : i)
+    const key = r.key
+    const value = r.value
+    const headers = r.headers
+    let body =
+      1 +
+      varlongSize((r.timestamp ?? now) - baseTimestamp) +
+      varintSize(deltas ? deltas[i]! : i) +
+      (key == null ? 1 : varintSize(key.length) + key.length) +
+      (value == null ? 1 : varintSize(value.length) + value.length)
+    if (headers === undefined || headers.length === 0) body += 1
+    else body += headersSize(headers)
     if (body > limits.recordBytesMax) {
       throw new EddyError(
         'RECORD_TOO_LARGE',
@@ -184,7 +199,7 @@ export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = l
       `record batch is ${total} bytes; the limit is ${bytesMax}: send fewer records per batch`,
     )
   }
-  const buf = Buffer.allocUnsafe(total)
+  const buf = opts.allocate === undefined ? Buffer.allocUnsafe(total) : opts.allocate(total)
   writeInt64(buf, 0, opts.baseOffset ?? 0)
   buf.writeInt32BE(total - BATCH_LOG_OVERHEAD, OFF_BATCH_LENGTH)
   buf.writeInt32BE(opts.partitionLeaderEpoch ?? 0, OFF_LEADER_EPOCH)
@@ -204,19 +219,32 @@ export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = l
   let pos = BATCH_HEADER_BYTES
   for (let i = 0; i < n; i++) {
     const r = records[i]!
-    pos = writeVarint(buf, pos, bodySizes[i]!)
+    const body = bodySizes[i]!
+    if (body < 64) buf[pos++] = body << 1 // a one-byte zig-zag varint
+    else pos = writeVarint(buf, pos, body)
     buf[pos++] = 0 // record attributes: unused
     pos = writeVarlong(buf, pos, (r.timestamp ?? now) - baseTimestamp)
     pos = writeVarint(buf, pos, deltas ? deltas[i]! : i)
-    pos = writeBytesField(buf, pos, r.key ?? null)
+    const key = r.key
+    if (key == null) buf[pos++] = 1 // varint -1
+    else {
+      const k = key.length
+      pos = writeVarint(buf, pos, k)
+      if (k <= 32) for (let j = 0; j < k; j++) buf[pos + j] = key[j]!
+      else buf.set(key, pos)
+      pos += k
+    }
     pos = writeBytesField(buf, pos, r.value)
-    const headers = r.headers ?? EMPTY_HEADERS
-    pos = writeVarint(buf, pos, headers.length)
-    for (const h of headers) {
-      const keyLen = Buffer.byteLength(h.key)
-      pos = writeVarint(buf, pos, keyLen)
-      pos += buf.write(h.key, pos)
-      pos = writeBytesField(buf, pos, h.value)
+    const headers = r.headers
+    if (headers === undefined || headers.length === 0) buf[pos++] = 0
+    else {
+      pos = writeVarint(buf, pos, headers.length)
+      for (const h of headers) {
+        const keyLen = Buffer.byteLength(h.key)
+        pos = writeVarint(buf, pos, keyLen)
+        pos += buf.write(h.key, pos)
+        pos = writeBytesField(buf, pos, h.value)
+      }
     }
   }
   buf.writeUInt32BE(crc32c(buf, CRC_START, total), OFF_CRC)
@@ -249,20 +277,24 @@ function writeBytesField(buf: Buffer, pos: number, bytes: Buffer | null): number
   return pos + n
 }
 
-function bytesFieldSize(bytes: Buffer | null | undefined): number {
-  return bytes == null ? 1 : varintSize(bytes.length) + bytes.length
-}
-
-function recordBodySize(r: RecordInput, timestampDelta: number, offsetDelta: number): number {
-  let size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta)
-  size += bytesFieldSize(r.key) + bytesFieldSize(r.value)
-  const headers = r.headers ?? EMPTY_HEADERS
-  size += varintSize(headers.length)
+function headersSize(headers: readonly RecordHeader[]): number {
+  let size = varintSize(headers.length)
   for (const h of headers) {
     const keyLen = Buffer.byteLength(h.key)
     size += varintSize(keyLen) + keyLen + bytesFieldSize(h.value)
   }
   return size
+}
+
+/** Body sizes of the batch being encoded; reused, as encoding is synchronous. */
+let bodySizesScratch = new Int32Array(1024)
+function sizesScratch(n: number): Int32Array {
+  if (bodySizesScratch.length < n) bodySizesScratch = new Int32Array(Math.max(n, bodySizesScratch.length * 2))
+  return bodySizesScratch
+}
+
+function bytesFieldSize(bytes: Buffer | null | undefined): number {
+  return bytes == null ? 1 : varintSize(bytes.length) + bytes.length
 }
 
 /**

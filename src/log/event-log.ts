@@ -12,6 +12,7 @@ import { validateTopicName } from '../core/topic-name.js'
 import { type CompactionResult, Compactor } from './compactor.js'
 import { DataDirLock } from './data-dir-lock.js'
 import { fsyncDir, replaceFile } from './fs-util.js'
+import { SyncScheduler } from './sync-scheduler.js'
 import { CONSUMER_OFFSETS_TOPIC, GroupOffsetStore } from './group-offsets.js'
 import { decodeFetched, PartitionLog, type ProducerFields } from './partition-log.js'
 import { Producer, type ProducerOptions } from './producer.js'
@@ -81,6 +82,7 @@ export class EventLog {
   readonly clock: Clock
   readonly fsyncPolicy: FsyncPolicy
   private readonly topics = new Map<string, Topic>()
+  private readonly syncs = new SyncScheduler()
   private readonly topicDefaults: TopicConfig
   private readonly lock: DataDirLock
   private intervalFlushTimer: NodeJS.Timeout | null = null
@@ -164,6 +166,7 @@ export class EventLog {
           config,
           clock: this.clock,
           fsync: this.fsyncPolicy,
+          syncs: this.syncs,
         }
         partitions.push(fs.existsSync(pdir) ? PartitionLog.open(opts) : PartitionLog.create(opts))
       }
@@ -201,6 +204,7 @@ export class EventLog {
           config: full,
           clock: this.clock,
           fsync: this.fsyncPolicy,
+          syncs: this.syncs,
         }),
       )
     }

@@ -253,6 +253,11 @@ export class Segment {
     return new Promise((resolve, reject) => fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())))
   }
 
+  /** fdatasync of the log file on this thread (the indexes are rebuilt from it on recovery). */
+  syncDataSync(): void {
+    fs.fdatasyncSync(this.fd)
+  }
+
   /** Forces the log and its indexes to disk (on roll: a sealed segment trusts its index files). */
   fsyncSync(): void {
     fs.fdatasyncSync(this.fd)
