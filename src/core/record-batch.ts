@@ -220,13 +220,15 @@ export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = l
   for (let i = 0; i < n; i++) {
     const r = records[i]!
     const body = bodySizes[i]!
-    if (body < 64) buf[pos++] = body << 1 // a one-byte zig-zag varint
+    if (body < 64)
+      buf[pos++] = body << 1 // a one-byte zig-zag varint
     else pos = writeVarint(buf, pos, body)
     buf[pos++] = 0 // record attributes: unused
     pos = writeVarlong(buf, pos, (r.timestamp ?? now) - baseTimestamp)
     pos = writeVarint(buf, pos, deltas ? deltas[i]! : i)
     const key = r.key
-    if (key == null) buf[pos++] = 1 // varint -1
+    if (key == null)
+      buf[pos++] = 1 // varint -1
     else {
       const k = key.length
       pos = writeVarint(buf, pos, k)

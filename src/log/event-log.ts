@@ -12,10 +12,10 @@ import { validateTopicName } from '../core/topic-name.js'
 import { type CompactionResult, Compactor } from './compactor.js'
 import { DataDirLock } from './data-dir-lock.js'
 import { fsyncDir, replaceFile } from './fs-util.js'
-import { SyncScheduler } from './sync-scheduler.js'
 import { CONSUMER_OFFSETS_TOPIC, GroupOffsetStore } from './group-offsets.js'
 import { decodeFetched, PartitionLog, type ProducerFields } from './partition-log.js'
 import { Producer, type ProducerOptions } from './producer.js'
+import { SyncScheduler } from './sync-scheduler.js'
 import { TRANSACTION_STATE_TOPIC, TransactionCoordinator } from './transactions.js'
 import type {
   AppendResult,

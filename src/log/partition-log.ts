@@ -25,10 +25,10 @@ import {
   setBaseOffset,
 } from '../core/record-batch.js'
 import { fsyncDir, replaceFile } from './fs-util.js'
-import type { SyncScheduler } from './sync-scheduler.js'
 import { type BatchFacts, ProducerStateTable } from './producer-state.js'
 import { Segment, segmentFileName } from './segment.js'
 import { recoverSegmentSwap } from './segment-swap.js'
+import type { SyncScheduler } from './sync-scheduler.js'
 import type { AppendResult, FetchResult, FsyncPolicy, IsolationLevel, TopicConfig } from './types.js'
 
 const INT32_MAX = 2 ** 31 - 1
