@@ -77,6 +77,12 @@ describe('eddy (child process)', () => {
     assertOneErrorLine(sub.stderr, /unknown option '--bogus'.*`eddy version --help`/)
   })
 
+  it('run: --max-restarts without --workers exits 2 and says what it goes with', () => {
+    const r = eddy('run', 'examples/page-counts.ts', '--max-restarts', '3')
+    assert.equal(r.status, 2)
+    assertOneErrorLine(r.stderr, /--max-restarts goes with --workers/)
+  })
+
   it('a flag without its value, or no command at all, exits 2', () => {
     const missing = eddy('--data-dir')
     assert.equal(missing.status, 2)

@@ -1,7 +1,8 @@
 // `eddy run APP --workers 2` on the embedded log, as users run it (bin/eddy over the built dist/),
-// with a worker killed mid-run: the other finishes its tasks (test/scale/count-app.ts: stateful,
-// exactly-once, 2 s sessions), the committed output is what one run writes (for every page, the
-// counts 1, 2, …, n in order), and the command exits 1 naming the failure.
+// with a worker killed mid-run (test/scale/count-app.ts: stateful, exactly-once, 2 s sessions).
+// By default the command starts the worker again and it takes part in the work once more; with
+// --max-restarts 0 the other finishes its tasks and the command exits 1 naming the failure. Either
+// way the committed output is what one run writes (for every page, the counts 1, 2, …, n in order).
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -49,10 +50,10 @@ async function viewsDir(n: number): Promise<{ dir: string; expected: Map<string,
   return { dir, expected }
 }
 
-function runWorkers(dir: string, untilIdleMs: number): Command {
+function runWorkers(dir: string, untilIdleMs: number, extra: readonly string[] = []): Command {
   const child = spawn(
     process.execPath,
-    [bin, '--data-dir', dir, 'run', APP, '--workers', '2', '--until-idle', String(untilIdleMs)],
+    [bin, '--data-dir', dir, 'run', APP, '--workers', '2', '--until-idle', String(untilIdleMs), ...extra],
     {
       cwd: root,
       // Short transactions: a killed worker's open one is aborted soon, so its partitions' output shows.
@@ -127,11 +128,8 @@ describe('eddy run --workers 2 (embedded log), a worker killed', { timeout: 240_
     cleanup()
   })
 
-  it('the other worker finishes the tasks of one killed mid-run; the command names the failure', async () => {
-    const { dir, expected } = await viewsDir(300_000)
-    const c = runWorkers(dir, 5000)
-    running.push(c)
-    // Killed once it has reported its progress (twice: the first report surely reached the command) with work left.
+  /** Kills worker 2 once it has reported its progress (twice: the first report surely reached the command) with work left. */
+  async function killWorker2(c: Command): Promise<Assignment> {
     await until('worker 2 to report progress with work left', c, () => {
       const a = linesOf<Assignment>(c, 2, 'assignment').at(-1)
       const s = linesOf<{ lag: number }>(c, 2, 'status')
@@ -139,7 +137,43 @@ describe('eddy run --workers 2 (embedded log), a worker killed', { timeout: 240_
     })
     const victim = linesOf<Assignment>(c, 2, 'assignment').at(-1)!
     process.kill(victim.pid, 'SIGKILL')
+    return victim
+  }
+
+  it('a worker killed mid-run is started again and works again; the output is exactly once', async () => {
+    const { dir, expected } = await viewsDir(300_000)
+    const c = runWorkers(dir, 5000)
+    running.push(c)
+    const victim = await killWorker2(c)
+    assert.equal(await c.exited, 0, c.lines.join('\n'))
+    assert.ok(
+      c.lines.some((l) =>
+        /^eddy run: worker 2 was killed \(SIGKILL\); restarting it in 1 s \(restart 1 of at most 5/.test(l),
+      ),
+      c.lines.slice(-20).join('\n'),
+    )
+    // The new worker 2 (another process) joined the group and was given tasks again.
+    const back = linesOf<Assignment>(c, 2, 'assignment').find(
+      (a) => a.pid !== victim.pid && a.generation > victim.generation && a.active.length > 0,
+    )
+    assert.ok(back !== undefined, c.lines.join('\n'))
+    const summary = c.lines.find((l) => l.startsWith('eddy run: stopped;'))
+    assert.match(summary ?? '', / · lag 0 · /, c.lines.slice(-10).join('\n'))
+    await assertCounts(dir, expected)
+  })
+
+  it('with --max-restarts 0 the other worker finishes the tasks of one killed mid-run; the command names the failure', async () => {
+    const { dir, expected } = await viewsDir(300_000)
+    const c = runWorkers(dir, 5000, ['--max-restarts', '0'])
+    running.push(c)
+    const victim = await killWorker2(c)
     assert.equal(await c.exited, 1, c.lines.join('\n'))
+    assert.ok(
+      c.lines.some((l) =>
+        /^eddy run: worker 2 was killed \(SIGKILL\); not restarted \(restarts are off/.test(l),
+      ),
+      c.lines.slice(-10).join('\n'),
+    )
     assert.ok(
       c.lines.some((l) => /1 of 2 workers failed/.test(l)),
       c.lines.slice(-10).join('\n'),

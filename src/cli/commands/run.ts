@@ -98,6 +98,7 @@ interface RunFlags {
   readonly brokers?: string
   readonly instanceId?: string
   readonly workers?: number
+  readonly maxRestarts?: number
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -126,9 +127,16 @@ export function register(program: Command, ctx: CliContext): void {
       'run N worker processes that share the tasks (on the embedded log, through a broker on 127.0.0.1)',
       integerArg(1, 64),
     )
+    .option(
+      '--max-restarts <n>',
+      'with --workers: restart a worker that dies, up to N times in a row (default 5; 0: never)',
+      integerArg(0, 1000),
+    )
     .action(async (file: string, opts: RunFlags) => {
       const abs = path.resolve(file)
       if (!fs.existsSync(abs)) throw new EddyError('INVALID_ARGUMENT', `no such file: ${file}`)
+      if (opts.maxRestarts !== undefined && opts.workers === undefined)
+        throw new UsageError('--max-restarts goes with --workers')
       if (opts.workers !== undefined) {
         if (opts.instanceId !== undefined)
           throw new UsageError('--instance-id names one instance: with --workers they are named worker-1…N')
