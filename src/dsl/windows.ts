@@ -13,7 +13,7 @@
 //   silently.
 import { type Duration, toMs } from '../core/duration.js'
 import { EddyError } from '../core/errors.js'
-import { keyIdentity, type StoreView } from '../core/store.js'
+import { keyIdentity, type StoreView, type WindowStore } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
 import type { Processor, ProcessorContext } from '../plan/processor.js'
 import type { Aggregator } from './aggregators.js'
@@ -92,27 +92,37 @@ type Out<K, R> = ProcessorContext<K, WindowResult<K, R>>
 
 /** Open windows by the time they close, so closing them is cheap at each watermark. */
 export class CloseIndex<K> {
-  // closeAt → window start → key's identity (as a string) → the window. Within a start, a Map
+  // closeAt → window start → key's identity (as a string) → the key. Within a start, a Map
   // keeps insertion order, so windows come out as a (stable) sort by start would give them.
-  private readonly byTime = new Map<number, Map<number, Map<string, { key: K; start: number }>>>()
+  private readonly byTime = new Map<number, Map<number, Map<string, K>>>()
   private times: number[] = []
   private sorted = true
+  // The keys of the last (closeAt, start) added to: the windows opened in a row mostly share it.
+  private lastCloseAt = Number.NaN
+  private lastStart = Number.NaN
+  private lastKeys: Map<string, K> | undefined = undefined
 
   add(closeAt: number, key: K, start: number): void {
-    let m = this.byTime.get(closeAt)
-    if (m === undefined) {
-      m = new Map()
-      this.byTime.set(closeAt, m)
-      const last = this.times[this.times.length - 1]
-      if (last !== undefined && closeAt < last) this.sorted = false
-      this.times.push(closeAt)
+    let keys = this.lastKeys
+    if (keys === undefined || closeAt !== this.lastCloseAt || start !== this.lastStart) {
+      let m = this.byTime.get(closeAt)
+      if (m === undefined) {
+        m = new Map()
+        this.byTime.set(closeAt, m)
+        const last = this.times[this.times.length - 1]
+        if (last !== undefined && closeAt < last) this.sorted = false
+        this.times.push(closeAt)
+      }
+      keys = m.get(start)
+      if (keys === undefined) {
+        keys = new Map()
+        m.set(start, keys)
+      }
+      this.lastCloseAt = closeAt
+      this.lastStart = start
+      this.lastKeys = keys
     }
-    let byKey = m.get(start)
-    if (byKey === undefined) {
-      byKey = new Map()
-      m.set(start, byKey)
-    }
-    byKey.set(String(keyIdentity(key)), { key, start })
+    keys.set(String(keyIdentity(key)), key)
   }
 
   remove(closeAt: number, key: K, start: number): void {
@@ -136,17 +146,13 @@ export class CloseIndex<K> {
       const t = this.times[i]!
       const m = this.byTime.get(t)
       if (m !== undefined) {
-        if (m.size === 1) {
-          for (const byKey of m.values())
-            for (const e of byKey.values()) due.push({ key: e.key, start: e.start, closeAt: t })
-        } else {
-          const starts = [...m.keys()].sort((a, b) => a - b)
-          for (const start of starts) {
-            for (const e of m.get(start)!.values()) due.push({ key: e.key, start: e.start, closeAt: t })
-          }
+        const starts = m.size === 1 ? [...m.keys()] : [...m.keys()].sort((a, b) => a - b)
+        for (const start of starts) {
+          for (const key of m.get(start)!.values()) due.push({ key, start, closeAt: t })
         }
       }
       this.byTime.delete(t)
+      if (t === this.lastCloseAt) this.lastKeys = undefined
       i++
     }
     this.times = this.times.slice(i)
@@ -158,6 +164,8 @@ export class CloseIndex<K> {
 export class TimeWindowProcessor<K, V, R> implements Processor<K, V, K, WindowResult<K, R>> {
   private readonly index = new CloseIndex<K>()
   private readonly advanceMs: number
+  /** The step's store, looked up once (a processor serves one task, with one context). */
+  private store: WindowStore<K, unknown> | undefined = undefined
 
   constructor(
     private readonly spec: Extract<WindowSpec, { type: 'tumbling' | 'hopping' }>,
@@ -175,7 +183,7 @@ export class TimeWindowProcessor<K, V, R> implements Processor<K, V, K, WindowRe
   }
 
   process(record: StreamRecord<K, V>, ctx: Out<K, R>): void {
-    const store = ctx.windowStore<K, unknown>(this.storeName)
+    const store = (this.store ??= ctx.windowStore<K, unknown>(this.storeName))
     const t = record.timestamp
     const key = record.key
     const { sizeMs, graceMs } = this.spec

@@ -62,17 +62,47 @@ export class MemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 }
 
+/** One key's windows: starts ascending (a packed array of doubles, so no boxing), values alongside. */
+interface KeyWindows<K, V> {
+  readonly key: K
+  readonly starts: number[]
+  readonly values: V[]
+}
+
+/** Index of `start` in ascending `starts`, or -1. Short lists (the usual case) are scanned from the end. */
+function indexOfStart(starts: readonly number[], start: number): number {
+  let lo = 0
+  let hi = starts.length - 1
+  if (hi < 8) {
+    for (let i = hi; i >= 0; i--) if (starts[i] === start) return i
+    return -1
+  }
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const s = starts[mid]!
+    if (s === start) return mid
+    if (s < start) lo = mid + 1
+    else hi = mid - 1
+  }
+  return -1
+}
+
+/** Keys without windows kept before they are dropped in one pass (see `delete`). */
+const EMPTY_KEYS_KEPT_MIN = 1024
+
 export class MemoryWindowStore<K, V> implements WindowStore<K, V> {
-  private readonly byKey = new Map<unknown, { key: K; windows: Map<number, V> }>()
+  private byKey = new Map<unknown, KeyWindows<K, V>>()
   private count = 0
+  /** Entries of byKey that hold no window (see `delete`). */
+  private emptyKeys = 0
   // The last key looked up and its entry: a get then put of the same key (an aggregation's
-  // read-modify-write) looks the key up once. Dropped when the entry leaves byKey.
+  // read-modify-write) looks the key up once.
   private lastId: unknown = undefined
-  private lastEntry: { key: K; windows: Map<number, V> } | undefined = undefined
+  private lastEntry: KeyWindows<K, V> | undefined = undefined
 
   constructor(readonly name: string) {}
 
-  private entryOf(id: unknown): { key: K; windows: Map<number, V> } | undefined {
+  private entryOf(id: unknown): KeyWindows<K, V> | undefined {
     if (this.lastEntry !== undefined && id === this.lastId) return this.lastEntry
     const entry = this.byKey.get(id)
     if (entry !== undefined) {
@@ -83,46 +113,83 @@ export class MemoryWindowStore<K, V> implements WindowStore<K, V> {
   }
 
   get(key: K, windowStart: number): V | undefined {
-    return this.entryOf(keyIdentity(key))?.windows.get(windowStart)
+    const entry = this.entryOf(keyIdentity(key))
+    if (entry === undefined) return undefined
+    const i = indexOfStart(entry.starts, windowStart)
+    return i < 0 ? undefined : entry.values[i]
   }
 
   put(key: K, windowStart: number, value: V): void {
     const id = keyIdentity(key)
     let entry = this.entryOf(id)
     if (entry === undefined) {
-      entry = { key, windows: new Map() }
+      entry = { key, starts: [], values: [] }
       this.byKey.set(id, entry)
       this.lastId = id
       this.lastEntry = entry
+    } else if (entry.starts.length === 0) {
+      this.emptyKeys--
     }
-    const windows = entry.windows
-    const size = windows.size
-    windows.set(windowStart, value)
-    if (windows.size !== size) this.count++
+    const { starts, values } = entry
+    // Windows mostly come in order of start: look from the end.
+    let i = starts.length
+    while (i > 0 && starts[i - 1]! > windowStart) i--
+    if (i > 0 && starts[i - 1] === windowStart) {
+      values[i - 1] = value
+      return
+    }
+    if (i === starts.length) {
+      starts.push(windowStart)
+      values.push(value)
+    } else {
+      starts.splice(i, 0, windowStart)
+      values.splice(i, 0, value)
+    }
+    this.count++
   }
 
   delete(key: K, windowStart: number): void {
-    const id = keyIdentity(key)
-    const entry = this.entryOf(id)
-    if (entry?.windows.delete(windowStart)) {
-      this.count--
-      if (entry.windows.size === 0) {
-        this.byKey.delete(id)
-        this.lastId = undefined
-        this.lastEntry = undefined
-      }
-    }
+    const entry = this.entryOf(keyIdentity(key))
+    if (entry === undefined) return
+    const i = indexOfStart(entry.starts, windowStart)
+    if (i < 0) return
+    entry.starts.splice(i, 1)
+    entry.values.splice(i, 1)
+    this.count--
+    if (entry.starts.length > 0) return
+    // A key whose last window goes keeps its entry: a V8 Map that deletes and re-adds the same
+    // keys slows down badly (a key's next window usually comes soon). Once empty entries are
+    // the majority, one pass builds a fresh Map without them, so memory stays bounded.
+    this.emptyKeys++
+    if (this.emptyKeys >= EMPTY_KEYS_KEPT_MIN && this.emptyKeys * 2 > this.byKey.size) this.dropEmptyKeys()
+  }
+
+  private dropEmptyKeys(): void {
+    const kept = new Map<unknown, KeyWindows<K, V>>()
+    for (const [id, entry] of this.byKey) if (entry.starts.length > 0) kept.set(id, entry)
+    this.byKey = kept
+    this.emptyKeys = 0
+    this.lastId = undefined
+    this.lastEntry = undefined
   }
 
   *windowsOf(key: K): IterableIterator<[number, V]> {
     const entry = this.byKey.get(keyIdentity(key))
     if (entry === undefined) return
-    yield* [...entry.windows.entries()].sort((a, b) => a[0] - b[0])
+    // A copy: writes during the iteration behave as they do on the durable store.
+    const { starts, values } = entry
+    const windows: [number, V][] = starts.map((s, i) => [s, values[i]!])
+    yield* windows
   }
 
   *entries(): IterableIterator<[K, number, V]> {
-    for (const { key, windows } of this.byKey.values()) {
-      for (const [start, v] of windows) yield [key, start, v]
+    for (const { key, starts, values } of this.byKey.values()) {
+      const n = starts.length
+      if (n === 1) yield [key, starts[0]!, values[0]!]
+      else if (n > 1) {
+        const snapshot: [K, number, V][] = starts.map((s, i) => [key, s, values[i]!])
+        yield* snapshot
+      }
     }
   }
 
