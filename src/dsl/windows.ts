@@ -183,7 +183,8 @@ export class TimeWindowProcessor<K, V, R> implements Processor<K, V, K, WindowRe
   }
 
   process(record: StreamRecord<K, V>, ctx: Out<K, R>): void {
-    const store = (this.store ??= ctx.windowStore<K, unknown>(this.storeName))
+    if (this.store === undefined) this.store = ctx.windowStore<K, unknown>(this.storeName)
+    const store = this.store
     const t = record.timestamp
     const key = record.key
     const { sizeMs, graceMs } = this.spec
