@@ -70,9 +70,9 @@ const PROFILE_NOTES = `Where the time goes (CPU profiles, \`node --cpu-prof --im
   session and puts the merged one on every bid; the store dropped the bidder's entry from its \`Map\` when its last window went
   and re-inserted it at once. A V8 \`Map\` that deletes and re-inserts the same key keeps getting slower (a 20,000-key map:
   1,000,000 lookups take 35 ms, with a delete and set of one key between them 108 s). **Fixed 2026-11-22**: the memory window
-  store keeps a key's entry (its windows in sorted arrays) and drops empty keys in one pass once they are the majority. One
-  run of the profile command each after the fix (1,000,000 events, not the table's runs): q11 590 K events/s per core
-  (was 122 K), q5 560 K (495 K), q7 1,156 K (1,000 K). The durable store's write cache should be checked for the same pattern.
+  store keeps a key's entry (its windows in sorted arrays) and drops empty keys in one pass once they are the majority;
+  runs from then on include the fix (on 2026-11-21, before it: q11 122 K events/s per core, 18× the loop; q5 495 K; q7
+  1,000 K). The durable store's write cache should be checked for the same pattern.
 - **q4, q9** (9–10× the loop): 28% garbage collection and the interval join (\`WindowJoinProcessor.processFrom\`,
   \`windowsOf\`, which copies and sorts a key's windows on every call). At the reference density (1.25 events per µs of
   event time) a million events span 0.8 s of event time, less than the 4 s out-of-orderness, so every bid stays in the

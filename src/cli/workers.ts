@@ -136,9 +136,11 @@ async function superviseWorkers(
           ctx.stderr.write(`[worker ${i}] ${line}\n`),
         )
         child.on('message', (m: WorkerStatus) => {
-          if (m?.type === 'status') latest.set(i, m)
+          // A report that comes after its process has exited is old news (its counters are retired).
+          if (m?.type === 'status' && slot.child === child) latest.set(i, m)
         })
         child.once('exit', (code, signal) => {
+          slot.child = null
           // A worker that is gone runs no tasks and holds no lag: its last status would say it does.
           const last = latest.get(i)
           if (last !== undefined) {
