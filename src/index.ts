@@ -65,6 +65,7 @@ export {
   Topology,
   WindowedAggregation,
   WindowedStream,
+  WindowJoinedStream,
   type WindowJoinOptions,
 } from './dsl/stream.js'
 export { hopping, session, sliding, tumbling, type WindowResult, type WindowSpec } from './dsl/windows.js'

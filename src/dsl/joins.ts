@@ -15,7 +15,10 @@
 import { keyIdentity } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
 import type { Processor, ProcessorContext } from '../plan/processor.js'
-import { LATE_OUTPUT } from './windows.js'
+
+/** Side outputs of the stream–stream join: records of each side that came after every partner they could have had was let go. */
+export const LATE_LEFT_OUTPUT = 'late-left'
+export const LATE_RIGHT_OUTPUT = 'late-right'
 
 export type JoinType = 'inner' | 'left' | 'outer'
 
@@ -377,7 +380,7 @@ export class WindowJoinProcessor implements Processor<unknown, unknown, unknown,
     }
     if (closeAt <= ctx.watermark) {
       // Every partner it could have had has been let go already: it is late.
-      ctx.forwardTo(LATE_OUTPUT, record)
+      ctx.forwardTo(side === 0 ? LATE_LEFT_OUTPUT : LATE_RIGHT_OUTPUT, record)
       return
     }
     const { beforeMs, afterMs } = this.opts

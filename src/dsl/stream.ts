@@ -16,6 +16,8 @@ import {
   ForeignKeyRightProcessor,
   GlobalJoinProcessor,
   type JoinType,
+  LATE_LEFT_OUTPUT,
+  LATE_RIGHT_OUTPUT,
   LookupJoinProcessor,
   TableJoinProcessor,
   TableProcessor,
@@ -575,7 +577,7 @@ export class Stream<K, V> {
     other: Stream<K, VO>,
     joiner: (value: V, otherValue: VO, key: K) => VR,
     opts: WindowJoinOptions,
-  ): Stream<K, VR>
+  ): WindowJoinedStream<K, VR, V, VO>
   join<KG, VG, VR>(
     global: GlobalTable<KG, VG>,
     keyOf: (value: V, record: StreamRecord<K, V>) => KG,
@@ -604,7 +606,7 @@ export class Stream<K, V> {
     other: Stream<K, VO>,
     joiner: (value: V, otherValue: VO | null, key: K) => VR,
     opts: WindowJoinOptions,
-  ): Stream<K, VR>
+  ): WindowJoinedStream<K, VR, V, VO>
   leftJoin<KG, VG, VR>(
     global: GlobalTable<KG, VG>,
     keyOf: (value: V, record: StreamRecord<K, V>) => KG,
@@ -644,8 +646,8 @@ export class Stream<K, V> {
     other: Stream<K, VO>,
     joiner: (value: V | null, otherValue: VO | null, key: K) => VR,
     opts: WindowJoinOptions,
-  ): Stream<K, VR> {
-    return this.windowJoin('outer', other, joiner as never, opts) as Stream<K, VR>
+  ): WindowJoinedStream<K, VR, V, VO> {
+    return this.windowJoin('outer', other, joiner as never, opts) as WindowJoinedStream<K, VR, V, VO>
   }
 
   /**
@@ -757,7 +759,7 @@ export class Stream<K, V> {
     other: Stream<K, unknown>,
     joiner: (left: unknown, right: unknown, key: unknown) => unknown,
     opts: WindowJoinOptions,
-  ): Stream<K, unknown> {
+  ): WindowJoinedStream<K, unknown, V, unknown> {
     const id = this.topology.id(`${type}Join`, opts.name)
     const within = opts.within === undefined ? undefined : toMs(opts.within, `within of step ${id}`)
     const beforeMs = opts.before !== undefined ? toMs(opts.before, `before of step ${id}`) : within
@@ -792,9 +794,9 @@ export class Stream<K, V> {
           leftStore,
           rightStore,
         }),
-      sideOutputs: [LATE_OUTPUT],
+      sideOutputs: [LATE_LEFT_OUTPUT, LATE_RIGHT_OUTPUT],
     })
-    return new Stream<K, unknown>(this.topology, id, false)
+    return new WindowJoinedStream<K, unknown, V, unknown>(this.topology, id, false)
   }
 
   /**
@@ -859,6 +861,44 @@ export class Stream<K, V> {
 }
 
 /** A stream grouped by key: aggregate it, or window it first. */
+/**
+ * The result of a stream–stream join, with the records that came too late to join: a record is
+ * late when every partner it could have had (within the window, plus grace) has been let go.
+ * As Flink's interval join's late-data side outputs; Kafka Streams drops them.
+ */
+export class WindowJoinedStream<K, VR, VL, VO> extends Stream<K, VR> {
+  private readonly lateSides: [Stream<K, VL> | null, Stream<K, VO> | null] = [null, null]
+
+  /**
+   * This join's left-side records that came too late to join.
+   * @example const matched = orders.join(shipments, pair, { within: '2d' }); matched.lateLeft().to('late-orders')
+   */
+  lateLeft(): Stream<K, VL> {
+    if (this.lateSides[0] === null) this.lateSides[0] = this.lateSide<VL>(LATE_LEFT_OUTPUT, 'lateLeft')
+    return this.lateSides[0]
+  }
+
+  /** This join's right-side records that came too late to join. */
+  lateRight(): Stream<K, VO> {
+    if (this.lateSides[1] === null) this.lateSides[1] = this.lateSide<VO>(LATE_RIGHT_OUTPUT, 'lateRight')
+    return this.lateSides[1]
+  }
+
+  private lateSide<T>(output: string, name: string): Stream<K, T> {
+    const id = this.topology.id(name, `${this.nodeId}.${name}`)
+    this.topology.add({
+      kind: 'side',
+      id,
+      label: `late records (${name === 'lateLeft' ? 'left' : 'right'})`,
+      parents: [this.nodeId],
+      errorPolicy: { kind: 'fail' },
+      output,
+    })
+    // Each side's records keep the key the join read them by.
+    return new Stream<K, T>(this.topology, id, false)
+  }
+}
+
 export class GroupedStream<K, V> {
   /** @internal */
   constructor(

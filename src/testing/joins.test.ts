@@ -286,19 +286,29 @@ describe('stream–stream windowed join', () => {
     ])
   })
 
-  it('a record past its window and grace is late: to the late side output, never joined', () => {
+  it('a record past its window and grace is late: never joined, to lateLeft() or lateRight() by its side', () => {
     const t = new Topology('app')
     const s = t.stream<string>('shipments')
-    t.stream<string>('orders')
-      .join(s, (a, b) => `${a}+${b}`, { within: 10, grace: 5 })
-      .to('out')
+    const joined = t.stream<string>('orders').join(s, (a, b) => `${a}+${b}`, { within: 10, grace: 5 })
+    joined.to('out')
+    joined
+      .lateLeft()
+      .mapValues((order) => `late order ${order}`)
+      .to('late-orders')
+    joined.lateRight().to('late-shipments')
     const d = new TestDriver(t)
     d.pipe('shipments', 's1', { key: 'k', timestamp: 100 })
     d.pipe('orders', 'o9', { key: 'x', timestamp: 200 })
     d.pipe('shipments', 's9', { key: 'y', timestamp: 200 }) // event time 200 on both inputs
     d.pipe('orders', 'o1', { key: 'k', timestamp: 105 }) // closes at 105 + 10 + 5 = 120 <= 200: late
-    assert.deepEqual(d.values('out'), [])
-    assert.equal(d.metrics().get('innerJoin-1')?.in, 4)
+    d.pipe('shipments', 's2', { key: 'k', timestamp: 184 }) // closes at 184 + 10 + 5 = 199: late
+    d.pipe('shipments', 's3', { key: 'x', timestamp: 186 }) // 14 from o9: no pair; closes at 201: not late
+    d.pipe('orders', 'o2', { key: 'x', timestamp: 190 }) // closes at 205: joins s3
+    assert.deepEqual(d.values('out'), ['o2+s3'])
+    const late = (topic: string) => d.output<string, string>(topic).map((r) => [r.key, r.value, r.timestamp])
+    assert.deepEqual(late('late-orders'), [['k', 'late order o1', 105]])
+    assert.deepEqual(late('late-shipments'), [['k', 's2', 184]])
+    assert.equal(d.metrics().get('innerJoin-1')?.in, 7)
   })
 
   it('repartitions a stream whose key was changed before joining', () => {

@@ -10,6 +10,7 @@ import {
   type Table,
   Topology,
   type WindowedStream,
+  type WindowJoinedStream,
 } from '../../src/dsl/stream.js'
 import { hopping, session, sliding, tumbling, type WindowResult } from '../../src/dsl/windows.js'
 
@@ -117,6 +118,12 @@ expectType<Stream<string, number>>()(
   ),
 )
 
+// A stream–stream join's late records keep each side's own value type.
+const shipped = payments.join(orders, (p, o) => ({ card: p.card, qty: o.qty }), { within: '1m' })
+expectType<WindowJoinedStream<string | null, { card: string; qty: number }, Payment, Order>>()(shipped)
+expectType<Stream<string | null, Payment>>()(shipped.lateLeft())
+expectType<Stream<string | null, Order>>()(shipped.lateRight())
+
 // What must not compile.
 
 const counts = grouped
@@ -124,6 +131,8 @@ const counts = grouped
   .count()
   .final()
 
+// @ts-expect-error a late right-side record is an Order, not a Payment
+shipped.lateRight().filter((o) => o.amount > 0)
 // @ts-expect-error a field the value no longer has after a map
 byCard.filter((v) => v.card === 'x')
 // @ts-expect-error a window result is not a number
