@@ -17,6 +17,7 @@ import type { LogRecord, RecordInput } from '../src/core/record.js'
 import { app } from '../src/index.js'
 import { EventLog } from '../src/log/event-log.js'
 import { commitsSeen, probeCommits } from './support/commit-probe.js'
+import { prng } from './support/payments.js'
 import { median, publishSection, runLine } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
@@ -73,18 +74,6 @@ const enrich = (p: Payment, h: Holder) => ({
   country: h.country,
 })
 const pair = (o: Order, s: Shipment) => ({ order: o.id, shipment: s.id, total: o.total, carrier: s.carrier })
-
-/** Deterministic PRNG (mulberry32): uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Inputs = Map<string, RecordInput[]>
 

@@ -19,17 +19,10 @@ export const OUT_OF_ORDERNESS_MS = 100
 export const WINDOW_MS = 1000
 export const T0 = 1_700_000_000_000
 
-/** Deterministic PRNG (mulberry32): uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Deterministic PRNG (mulberry32), the log tests' own. */
+import { prng } from '../../src/log/testdata/test-helpers.js'
+
+export { prng }
 
 export const users = Array.from({ length: KEYS }, (_, i) => `user-${String(i).padStart(5, '0')}`)
 

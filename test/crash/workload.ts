@@ -8,17 +8,10 @@ export const CRASH_PARTITIONS = 2
 /** Small segments, so crashes also land while a segment rolls. */
 export const CRASH_SEGMENT_BYTES = 64 * 1024
 
-/** Deterministic PRNG (mulberry32): uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Deterministic PRNG (mulberry32), the log tests' own. */
+import { prng } from '../../src/log/testdata/test-helpers.js'
+
+export { prng }
 
 function mix(...parts: number[]): number {
   let h = 0x811c9dc5

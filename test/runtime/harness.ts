@@ -6,17 +6,10 @@ import * as path from 'node:path'
 import type { LogRecord, RecordInput } from '../../src/core/record.js'
 import { EventLog } from '../../src/log/event-log.js'
 
-/** Deterministic PRNG (mulberry32): uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Deterministic PRNG (mulberry32), the log tests' own. */
+import { prng } from '../../src/log/testdata/test-helpers.js'
+
+export { prng }
 
 /** A fresh temporary directory; `cleanup()` removes every one made. */
 const made: string[] = []
