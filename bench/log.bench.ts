@@ -13,6 +13,7 @@ import type { RecordInput } from '../src/core/record.js'
 import { encodeRecordBatch } from '../src/core/record-batch.js'
 import { EventLog } from '../src/log/event-log.js'
 import type { FsyncPolicy } from '../src/log/types.js'
+import { median, publishSection, runLine } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
 const RUNS = 3
@@ -31,7 +32,6 @@ const TARGET_FSYNC_RATIO = 0.7
 const TARGET_READ_RECORDS_PER_S = 2_000_000
 
 const SECTION = '## Log (npm run bench:log)'
-const docsFile = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url))
 
 // ---- workload ---------------------------------------------------------------------------
 
@@ -55,12 +55,6 @@ function recordPool(): RecordInput[][] {
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-bench-log-'))
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -278,21 +272,9 @@ function fsyncNote(rows: Row[]): string {
   )
 }
 
-function writeDocs(section: string): void {
-  let doc = fs.existsSync(docsFile) ? fs.readFileSync(docsFile, 'utf8') : '# Benchmarks\n'
-  const start = doc.indexOf(SECTION)
-  if (start >= 0) {
-    const next = doc.indexOf('\n## ', start + SECTION.length)
-    doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '')
-  } else {
-    doc = `${doc.trimEnd()}\n\n${section}`
-  }
-  fs.mkdirSync(path.dirname(docsFile), { recursive: true })
-  fs.writeFileSync(docsFile, doc.endsWith('\n') ? doc : `${doc}\n`)
-}
-
 async function main(): Promise<void> {
   const started = performance.now()
+  const loadAtStart = os.loadavg()[0]!
   const pool = recordPool()
   const encoded = pool.map((records) => encodeRecordBatch({ records, defaultTimestamp: Date.now() }))
   const batchBytes = encoded[0]!.length
@@ -381,11 +363,10 @@ async function main(): Promise<void> {
   }
 
   const seconds = (performance.now() - started) / 1000
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
   const section = [
     SECTION,
     '',
-    `Run ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick)' : ''} · Node ${process.version} · ${cpu} × ${os.cpus().length} · ${os.platform()} ${os.release()} · data in ${os.tmpdir()} · ${seconds.toFixed(0)} s`,
+    runLine({ quick, seconds, loadAtStart }),
     '',
     `Records: 8-byte random key, 100-byte random value, no headers; batches of ${RECORDS_PER_BATCH} records (${fmtInt(batchBytes)} bytes encoded). ` +
       'Appends go through `log.append` (encoding and CRC-32C included), one batch in flight unless the row says otherwise, ' +
@@ -398,10 +379,7 @@ async function main(): Promise<void> {
     fsyncNote(rows),
     '',
   ].join('\n')
-  writeDocs(section)
-  process.stdout.write(
-    `${table(rows)}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), docsFile)})\n`,
-  )
+  publishSection(SECTION, section, table(rows), seconds)
 }
 
 await main()
