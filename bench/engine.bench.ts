@@ -31,6 +31,7 @@ import {
   type Payment,
   RECORDS_PER_EVENT_MS,
   WINDOW_MS,
+  windowedCountLoop,
 } from './support/payments.js'
 import { median, publishSection, runLine } from './support/report.js'
 
@@ -219,59 +220,14 @@ function statelessLoop(records: readonly LogRecord[]): InprocRun {
   return { seconds: (performance.now() - start) / 1000, tally }
 }
 
-/**
- * The windowed count by hand: key → window start → count; the watermark is the newest timestamp
- * less the allowed out-of-orderness; a window closes (emits, and is dropped) when the watermark
- * reaches its end; a record whose window has closed is late and dropped.
- */
+/** The windowed count by hand (bench/support/payments.ts), into the same sink. */
 function windowedLoop(records: readonly LogRecord[]): InprocRun {
   const tally = newTally()
   const sink = (_key: unknown, value: unknown, _timestamp: number) => toSink(tally, value, windowCount(value))
   const start = performance.now()
-  const byKey = new Map<string, Map<number, number>>()
-  const open: number[] = []
-  const isOpen = new Set<number>()
-  let maxTs = Number.NEGATIVE_INFINITY
-  let watermark = Number.NEGATIVE_INFINITY
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!
-    const key = r.key as unknown as string
-    const t = r.timestamp
-    const ws = Math.floor(t / WINDOW_MS) * WINDOW_MS
-    if (ws + WINDOW_MS > watermark) {
-      let windows = byKey.get(key)
-      if (windows === undefined) {
-        windows = new Map()
-        byKey.set(key, windows)
-      }
-      windows.set(ws, (windows.get(ws) ?? 0) + 1)
-      if (!isOpen.has(ws)) {
-        isOpen.add(ws)
-        open.push(ws)
-        if (open.length > 1 && open[open.length - 2]! > ws) open.sort((a, b) => a - b)
-      }
-    }
-    if (t > maxTs) {
-      maxTs = t
-      if (maxTs - OUT_OF_ORDERNESS_MS > watermark) {
-        watermark = maxTs - OUT_OF_ORDERNESS_MS
-        while (open.length > 0 && open[0]! + WINDOW_MS <= watermark) {
-          const closing = open.shift()!
-          isOpen.delete(closing)
-          for (const [k, windows] of byKey) {
-            const count = windows.get(closing)
-            if (count === undefined) continue
-            windows.delete(closing)
-            sink(
-              k,
-              { key: k, start: closing, end: closing + WINDOW_MS, value: count },
-              closing + WINDOW_MS - 1,
-            )
-          }
-        }
-      }
-    }
-  }
+  windowedCountLoop(records, (k, ws, count) =>
+    sink(k, { key: k, start: ws, end: ws + WINDOW_MS, value: count }, ws + WINDOW_MS - 1),
+  )
   return { seconds: (performance.now() - start) / 1000, tally }
 }
 

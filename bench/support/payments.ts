@@ -49,25 +49,25 @@ export function generate(n: number, seed = 42): Generated {
 }
 
 /**
- * How many final window counts the windowed count emits over these records, in the order given
- * (one partition): the watermark is the newest timestamp less the allowed out-of-orderness; a
- * window closes (emits) when the watermark reaches its end; a record whose window has closed is
- * late and dropped. Returns the count of outputs and the sum of their counts.
+ * The windowed count written by hand, over records in the order given (one partition): key →
+ * window start → count; the watermark is the newest timestamp less the allowed out-of-orderness;
+ * a window closes (is emitted, and dropped) when the watermark reaches its end; a record whose
+ * window has closed is late and dropped. The engine bench times it against Eddy; the scale bench
+ * uses it for the outputs a run must commit.
  */
-export function windowedOutputs(
-  keys: readonly string[],
-  timestamps: ArrayLike<number>,
-): { outputs: number; sum: number } {
+export function windowedCountLoop(
+  records: readonly { readonly key: unknown; readonly timestamp: number }[],
+  emit: (key: string, start: number, count: number) => void,
+): void {
   const byKey = new Map<string, Map<number, number>>()
   const open: number[] = []
   const isOpen = new Set<number>()
   let maxTs = Number.NEGATIVE_INFINITY
   let watermark = Number.NEGATIVE_INFINITY
-  let outputs = 0
-  let sum = 0
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!
-    const t = timestamps[i]!
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!
+    const key = r.key as string
+    const t = r.timestamp
     const ws = Math.floor(t / WINDOW_MS) * WINDOW_MS
     if (ws + WINDOW_MS > watermark) {
       let windows = byKey.get(key)
@@ -89,16 +89,31 @@ export function windowedOutputs(
         while (open.length > 0 && open[0]! + WINDOW_MS <= watermark) {
           const closing = open.shift()!
           isOpen.delete(closing)
-          for (const windows of byKey.values()) {
+          for (const [k, windows] of byKey) {
             const count = windows.get(closing)
             if (count === undefined) continue
             windows.delete(closing)
-            outputs++
-            sum += count
+            emit(k, closing, count)
           }
         }
       }
     }
   }
+}
+
+/** How many final window counts `windowedCountLoop` emits over these records, and their sum. */
+export function windowedOutputs(
+  keys: readonly string[],
+  timestamps: ArrayLike<number>,
+): { outputs: number; sum: number } {
+  let outputs = 0
+  let sum = 0
+  windowedCountLoop(
+    keys.map((key, i) => ({ key, timestamp: timestamps[i]! })),
+    (_key, _start, count) => {
+      outputs++
+      sum += count
+    },
+  )
   return { outputs, sum }
 }
