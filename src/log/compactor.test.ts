@@ -15,6 +15,7 @@ import { defaultTopicConfig, EventLog } from './event-log.js'
 import { PartitionLog } from './partition-log.js'
 import { segmentFileName } from './segment.js'
 import { CLEANED_DIR, swapFileName } from './segment-swap.js'
+import { SyncScheduler } from './sync-scheduler.js'
 import type { IsolationLevel, TopicConfig } from './types.js'
 
 // ---- helpers ----------------------------------------------------------------------------
@@ -50,6 +51,7 @@ function createPartition(dir: string, clock: ManualClock, over: Partial<TopicCon
     config: topicConfig(over),
     clock,
     fsync: { kind: 'never' },
+    syncs: new SyncScheduler(),
   })
 }
 
@@ -61,6 +63,7 @@ function reopen(p: PartitionLog, clock: ManualClock, dir = p.dir): PartitionLog 
     config: p.config,
     clock,
     fsync: { kind: 'never' },
+    syncs: new SyncScheduler(),
   })
 }
 

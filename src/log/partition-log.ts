@@ -44,8 +44,8 @@ export interface PartitionLogOptions {
   readonly config: TopicConfig
   readonly clock: Clock
   readonly fsync: FsyncPolicy
-  /** Groups the fsyncs of the policy `always` (one per EventLog); without it, each append starts its own. */
-  readonly syncs?: SyncScheduler
+  /** Groups the fsyncs of the policy `always` (one per EventLog). */
+  readonly syncs: SyncScheduler
 }
 
 export interface ProducerFields {
@@ -80,7 +80,7 @@ export class PartitionLog {
   config: TopicConfig
   private readonly clock: Clock
   private readonly fsyncPolicy: FsyncPolicy
-  private readonly syncs: SyncScheduler | undefined
+  private readonly syncs: SyncScheduler
   readonly segments: Segment[] = []
   private producerState: ProducerStateTable
   /** Offset the next appended record gets. */
@@ -360,9 +360,7 @@ export class PartitionLog {
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.ackWaiters.push({ offset: result.lastOffset, resolve: () => resolve(result), reject })
-      if (this.fsyncPolicy.kind !== 'always') return
-      if (this.syncs === undefined) void this.flush()
-      else this.syncs.request(this)
+      if (this.fsyncPolicy.kind === 'always') this.syncs.request(this)
     })
   }
 
@@ -378,10 +376,14 @@ export class PartitionLog {
     try {
       this.active.syncDataSync()
     } catch (err) {
-      this.failWaiters(new EddyError('IO', `${this.where()}: fsync failed: ${String(err)}`, { cause: err }))
+      this.failWaiters(this.fsyncFailed(err))
       return
     }
     this.advanceHighWatermark(target)
+  }
+
+  private fsyncFailed(err: unknown): EddyError {
+    return new EddyError('IO', `${this.where()}: fsync failed: ${String(err)}`, { cause: err })
   }
 
   /** Forces appended bytes to disk, then acknowledges the appends it covered. */
@@ -400,9 +402,7 @@ export class PartitionLog {
         try {
           await this.active.fsync()
         } catch (err) {
-          this.failWaiters(
-            new EddyError('IO', `${this.where()}: fsync failed: ${String(err)}`, { cause: err }),
-          )
+          this.failWaiters(this.fsyncFailed(err))
           return
         }
         this.advanceHighWatermark(target)

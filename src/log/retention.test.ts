@@ -10,6 +10,7 @@ import { isEddyError } from '../core/errors.js'
 import { encodeRecordBatch } from '../core/record-batch.js'
 import { defaultTopicConfig } from './event-log.js'
 import { PartitionLog } from './partition-log.js'
+import { SyncScheduler } from './sync-scheduler.js'
 import type { TopicConfig } from './types.js'
 
 const roots: string[] = []
@@ -170,7 +171,15 @@ describe('PartitionLog retention property', () => {
             retentionBytes,
           }
           const dir = tmpDir()
-          const opts = { dir, topic: 't', partition: 0, config, clock, fsync: { kind: 'never' as const } }
+          const opts = {
+            dir,
+            topic: 't',
+            partition: 0,
+            config,
+            clock,
+            fsync: { kind: 'never' as const },
+            syncs: new SyncScheduler(),
+          }
           let p = PartitionLog.create(opts)
           const model = new Model(config)
           let n = 0

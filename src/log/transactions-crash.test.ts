@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { systemClock } from '../core/clock.js'
 import type { EventLog } from './event-log.js'
 import { PartitionLog } from './partition-log.js'
+import { SyncScheduler } from './sync-scheduler.js'
 import { openLog, readValues, removeTmpDirs, tmpDir } from './testdata/test-helpers.js'
 import { TRANSACTION_STATE_TOPIC } from './transactions.js'
 import type { TopicConfig } from './types.js'
@@ -146,6 +147,7 @@ describe('transactions survive SIGKILL', { timeout: 60_000 }, () => {
         config,
         clock: systemClock,
         fsync: { kind: 'never' },
+        syncs: new SyncScheduler(),
       })
       const isOpen = p.lastStableOffset < p.highWatermark
       void p.close()
