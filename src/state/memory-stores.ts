@@ -69,22 +69,23 @@ interface KeyWindows<K, V> {
   readonly values: V[]
 }
 
-/** Index of `start` in ascending `starts`, or -1. Short lists (the usual case) are scanned from the end. */
-function indexOfStart(starts: readonly number[], start: number): number {
+/**
+ * Where `start` is, or would go, in ascending `starts`: the first index whose start is >= it.
+ * Short lists (the usual case) are scanned from the end, as windows mostly come in order.
+ */
+function startIndex(starts: readonly number[], start: number): number {
+  let hi = starts.length
+  if (hi <= 8) {
+    while (hi > 0 && starts[hi - 1]! >= start) hi--
+    return hi
+  }
   let lo = 0
-  let hi = starts.length - 1
-  if (hi < 8) {
-    for (let i = hi; i >= 0; i--) if (starts[i] === start) return i
-    return -1
-  }
-  while (lo <= hi) {
+  while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    const s = starts[mid]!
-    if (s === start) return mid
-    if (s < start) lo = mid + 1
-    else hi = mid - 1
+    if (starts[mid]! < start) lo = mid + 1
+    else hi = mid
   }
-  return -1
+  return lo
 }
 
 /** Keys without windows kept before they are dropped in one pass (see `delete`). */
@@ -115,8 +116,8 @@ export class MemoryWindowStore<K, V> implements WindowStore<K, V> {
   get(key: K, windowStart: number): V | undefined {
     const entry = this.entryOf(keyIdentity(key))
     if (entry === undefined) return undefined
-    const i = indexOfStart(entry.starts, windowStart)
-    return i < 0 ? undefined : entry.values[i]
+    const i = startIndex(entry.starts, windowStart)
+    return entry.starts[i] === windowStart ? entry.values[i] : undefined
   }
 
   put(key: K, windowStart: number, value: V): void {
@@ -131,11 +132,9 @@ export class MemoryWindowStore<K, V> implements WindowStore<K, V> {
       this.emptyKeys--
     }
     const { starts, values } = entry
-    // Windows mostly come in order of start: look from the end.
-    let i = starts.length
-    while (i > 0 && starts[i - 1]! > windowStart) i--
-    if (i > 0 && starts[i - 1] === windowStart) {
-      values[i - 1] = value
+    const i = startIndex(starts, windowStart)
+    if (starts[i] === windowStart) {
+      values[i] = value
       return
     }
     if (i === starts.length) {
@@ -151,8 +150,8 @@ export class MemoryWindowStore<K, V> implements WindowStore<K, V> {
   delete(key: K, windowStart: number): void {
     const entry = this.entryOf(keyIdentity(key))
     if (entry === undefined) return
-    const i = indexOfStart(entry.starts, windowStart)
-    if (i < 0) return
+    const i = startIndex(entry.starts, windowStart)
+    if (entry.starts[i] !== windowStart) return
     entry.starts.splice(i, 1)
     entry.values.splice(i, 1)
     this.count--

@@ -358,6 +358,27 @@ export function storeConformance(
     )
 
     it(
+      'keeps many windows of one key, written out of order: each found, deleted and listed right',
+      withFactory(async (f) => {
+        const s = f.windowStore<string, number>('win', json(), json())
+        // 40 starts in a scrambled order (17 is prime to 40, so i * 17 % 40 visits each once).
+        const starts = Array.from({ length: 40 }, (_, i) => ((i * 17) % 40) * 1000)
+        for (const start of starts) s.put('k', start, start / 1000)
+        for (const start of starts) assert.equal(s.get('k', start), start / 1000)
+        assert.equal(s.get('k', 500), undefined)
+        await f.commit()
+        for (const start of starts) if ((start / 1000) % 2 === 1) s.delete('k', start)
+        s.put('k', 4000, -4)
+        assert.equal(s.get('k', 3000), undefined)
+        assert.deepEqual(
+          [...s.windowsOf('k')],
+          Array.from({ length: 20 }, (_, i) => [i * 2000, i === 2 ? -4 : i * 2]),
+        )
+        assert.equal(s.size, 20)
+      }),
+    )
+
+    it(
       'lists every window of every key once',
       withFactory(async (f) => {
         const s = f.windowStore<{ id: number }, number>('win', json(), json())
