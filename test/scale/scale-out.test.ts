@@ -203,9 +203,9 @@ describe('scale-out over Kafka', { timeout: 240_000 }, () => {
   it('three instances, one killed and one added mid-run, commit exactly what one run would', () =>
     withCluster({}, async (c) => {
       await c.produceViews(6000)
-      c.startInstance('a')
+      const a = c.startInstance('a')
       const b = c.startInstance('b')
-      c.startInstance('c')
+      const cc = c.startInstance('c')
       await c.until('the first committed counts', async () => (await c.committedTotal()) >= 1000)
 
       // The group has no initial delay: a may count the first views alone, before b has joined.
@@ -213,6 +213,15 @@ describe('scale-out over Kafka', { timeout: 240_000 }, () => {
       b.child.kill('SIGKILL')
       await b.exited
       await c.produceViews(6000)
+      // b's tasks move once its session expires; wait for that rebalance, so d's join is a rebalance of its own.
+      await c.until('a and c to take over every task', () => {
+        const [x, y] = [lastAssignment(a), lastAssignment(cc)]
+        return (
+          x !== undefined &&
+          x.generation === y?.generation &&
+          x.active.length + y.active.length === 2 * PARTITIONS
+        )
+      })
       await c.until('progress after the kill', async () => (await c.committedTotal()) >= 8000)
 
       const before = c.broker.groups.groupState(GROUP)!.generationId
