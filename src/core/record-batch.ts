@@ -147,6 +147,8 @@ export interface EncodeBatchOptions {
    * passes a reused scratch buffer, as it writes each batch out before it encodes the next.
    */
   readonly allocate?: (bytes: number) => Buffer
+  /** Refuses a longer key (the embedded log passes limits.keyBytesMax); unbounded by default. */
+  readonly keyBytesMax?: number
 }
 
 const EMPTY_HEADERS: readonly [] = []
@@ -161,29 +163,49 @@ export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = l
   if (n === 0) throw new EddyError('INVALID_RECORD', 'a record batch needs at least one record')
   const now = opts.defaultTimestamp ?? Date.now()
   const deltas = opts.offsetDeltas
+  const keyBytesMax = opts.keyBytesMax ?? Number.POSITIVE_INFINITY
+  // One pass over the records for the sizes (all but the timestamp deltas') and the timestamp
+  // range, so each record's key and value are touched once before the copy.
+  const bodySizes = sizesScratch(n)
   let baseTimestamp = Number.POSITIVE_INFINITY
   let maxTimestamp = Number.NEGATIVE_INFINITY
-  for (let i = 0; i < n; i++) {
-    const ts = records[i]!.timestamp ?? now
-    if (ts < baseTimestamp) baseTimestamp = ts
-    if (ts > maxTimestamp) maxTimestamp = ts
-  }
-  // First pass: sizes, so the batch is one allocation.
-  const bodySizes = sizesScratch(n)
-  let total = BATCH_HEADER_BYTES
+  let allDefaultTime = true
   for (let i = 0; i < n; i++) {
     const r = records[i]!
     const key = r.key
     const value = r.value
     const headers = r.headers
-    let body =
-      1 +
-      varlongSize((r.timestamp ?? now) - baseTimestamp) +
-      varintSize(deltas ? deltas[i]! : i) +
-      (key == null ? 1 : varintSize(key.length) + key.length) +
-      (value == null ? 1 : varintSize(value.length) + value.length)
+    const ts = r.timestamp
+    if (ts === undefined) {
+      if (now < baseTimestamp) baseTimestamp = now
+      if (now > maxTimestamp) maxTimestamp = now
+    } else {
+      allDefaultTime = false
+      if (ts < baseTimestamp) baseTimestamp = ts
+      if (ts > maxTimestamp) maxTimestamp = ts
+    }
+    let body = 1 + varintSize(deltas ? deltas[i]! : i)
+    if (key == null) body += 1
+    else {
+      const k = key.length
+      if (k > keyBytesMax) {
+        throw new EddyError(
+          'RECORD_TOO_LARGE',
+          `record ${i} has a ${k}-byte key; limits.keyBytesMax is ${keyBytesMax}: use a shorter key`,
+        )
+      }
+      body += varintSize(k) + k
+    }
+    body += value == null ? 1 : varintSize(value.length) + value.length
     if (headers === undefined || headers.length === 0) body += 1
     else body += headersSize(headers)
+    bodySizes[i] = body
+  }
+  // The timestamp deltas: one byte each when every record takes the default time.
+  let total = BATCH_HEADER_BYTES
+  for (let i = 0; i < n; i++) {
+    const body =
+      bodySizes[i]! + (allDefaultTime ? 1 : varlongSize((records[i]!.timestamp ?? now) - baseTimestamp))
     if (body > limits.recordBytesMax) {
       throw new EddyError(
         'RECORD_TOO_LARGE',
@@ -224,7 +246,8 @@ export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = l
       buf[pos++] = body << 1 // a one-byte zig-zag varint
     else pos = writeVarint(buf, pos, body)
     buf[pos++] = 0 // record attributes: unused
-    pos = writeVarlong(buf, pos, (r.timestamp ?? now) - baseTimestamp)
+    if (allDefaultTime) buf[pos++] = 0
+    else pos = writeVarlong(buf, pos, (r.timestamp ?? now) - baseTimestamp)
     pos = writeVarint(buf, pos, deltas ? deltas[i]! : i)
     const key = r.key
     if (key == null)

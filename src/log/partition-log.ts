@@ -206,7 +206,6 @@ export class PartitionLog {
   appendRecords(records: readonly RecordInput[], producer?: ProducerFields): Promise<AppendResult> {
     let batch: Buffer
     try {
-      checkKeySizes(this.where(), records)
       batch = encodeRecordBatch({
         records,
         defaultTimestamp: this.clock.nowMs(),
@@ -215,6 +214,7 @@ export class PartitionLog {
         baseSequence: producer?.baseSequence,
         transactional: producer?.transactional,
         allocate: encodeScratch,
+        keyBytesMax: limits.keyBytesMax,
       })
     } catch (err) {
       // The encoder does not know where the records were going.
@@ -838,19 +838,6 @@ function readLogStart(dir: string): number {
     return Number.isSafeInteger(offset) && offset > 0 ? offset : 0
   } catch {
     return 0
-  }
-}
-
-/** The embedded path's key check: encodeRecordBatch bounds whole records, not keys. */
-function checkKeySizes(where: string, records: readonly RecordInput[]): void {
-  for (let i = 0; i < records.length; i++) {
-    const key = records[i]!.key
-    if (key != null && key.length > limits.keyBytesMax) {
-      throw new EddyError(
-        'RECORD_TOO_LARGE',
-        `${where}: record ${i} has a ${key.length}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}: use a shorter key`,
-      )
-    }
   }
 }
 
