@@ -152,28 +152,37 @@ async function appendRun(
   }
 }
 
-/** The physical baseline: the same encoded batches, fs.writeSync into one file, fdatasync per batch or none. */
-function baselineRun(encoded: Buffer[], fsync: boolean, batches: number): Measure {
+/**
+ * The physical baseline: the same encoded batches written with fs.writeSync, fdatasync per batch
+ * or none. With `files` > 1 the batches go round-robin over that many files, as the log's
+ * partitions do (an fdatasync costs more when it alternates between files).
+ */
+function baselineRun(encoded: Buffer[], fsync: boolean, batches: number, files = 1): Measure {
   const dir = tmpDir()
   try {
-    const fd = fs.openSync(path.join(dir, 'baseline.log'), 'wx')
+    const fds = Array.from({ length: files }, (_, f) =>
+      fs.openSync(path.join(dir, `baseline-${f}.log`), 'wx'),
+    )
+    const positions = new Array<number>(files).fill(0)
     const latencies = new Float64Array(batches)
     let bytes = 0
-    let position = 0
     const start = performance.now()
     for (let i = 0; i < batches; i++) {
       const t0 = performance.now()
       const buf = encoded[i % encoded.length]!
+      const f = i % files
+      const fd = fds[f]!
+      const position = positions[f]!
       let written = 0
       while (written < buf.length)
         written += fs.writeSync(fd, buf, written, buf.length - written, position + written)
-      position += buf.length
+      positions[f] = position + buf.length
       if (fsync) fs.fdatasyncSync(fd)
       bytes += buf.length
       latencies[i] = performance.now() - t0
     }
     const seconds = (performance.now() - start) / 1000
-    fs.closeSync(fd)
+    for (const fd of fds) fs.closeSync(fd)
     latencies.sort()
     return {
       recordsPerS: (batches * RECORDS_PER_BATCH) / seconds,
@@ -302,14 +311,18 @@ async function main(): Promise<void> {
 
   // fsync times drift on shared disks, so each fsync row runs paired with a baseline run, and its
   // ratio is the median of the per-pair ratios.
-  const plainSyncRuns: Measure[] = []
-  const measurePaired = async (name: string, run: () => Promise<Measure>) => {
+  // The baseline of a row writes as many files as the row has partitions.
+  const plainSyncRuns = new Map<number, Measure[]>([
+    [1, []],
+    [8, []],
+  ])
+  const measurePaired = async (name: string, files: number, run: () => Promise<Measure>) => {
     const runs: Measure[] = []
     const ratios: number[] = []
     for (let i = 0; i < RUNS; i++) {
-      const base = baselineRun(encoded, true, BATCHES_FSYNC)
+      const base = baselineRun(encoded, true, BATCHES_FSYNC, files)
       const m = await run()
-      plainSyncRuns.push(base)
+      plainSyncRuns.get(files)!.push(base)
       runs.push(m)
       ratios.push(m.bytesPerS / base.bytesPerS)
     }
@@ -339,8 +352,10 @@ async function main(): Promise<void> {
   // cadence: a ratio reached with fewer fsyncs than batches is not counted as a pass.
   for (const inFlight of [1, 2]) {
     for (const partitions of [1, 8]) {
-      const { m, ratio } = await measurePaired(`append always ${partitions}p, ${inFlight} in flight`, () =>
-        appendRun({ records: pool }, partitions, { kind: 'always' }, BATCHES_FSYNC, inFlight),
+      const { m, ratio } = await measurePaired(
+        `append always ${partitions}p, ${inFlight} in flight`,
+        partitions,
+        () => appendRun({ records: pool }, partitions, { kind: 'always' }, BATCHES_FSYNC, inFlight),
       )
       const flight = inFlight === 1 ? '1 append in flight' : `${inFlight} appends in flight`
       rows.push({
@@ -366,8 +381,10 @@ async function main(): Promise<void> {
       pass: never.recordsPerS >= TARGET_APPENDS_PER_S,
     })
     for (const partitions of [1, 8]) {
-      const { m, ratio } = await measurePaired(`appendBatch always ${partitions}p, 1 in flight`, () =>
-        appendRun({ batches: encoded }, partitions, { kind: 'always' }, BATCHES_FSYNC),
+      const { m, ratio } = await measurePaired(
+        `appendBatch always ${partitions}p, 1 in flight`,
+        partitions,
+        () => appendRun({ batches: encoded }, partitions, { kind: 'always' }, BATCHES_FSYNC),
       )
       rows.push({
         name: `append encoded batches, ${partitions} partition${partitions > 1 ? 's' : ''}, fsync always, 1 append in flight`,
@@ -379,7 +396,14 @@ async function main(): Promise<void> {
     }
   }
   rows.push({ name: 'plain fs.writeSync, no fsync (baseline)', m: plainNoSync })
-  rows.push({ name: 'plain fs.writeSync + fdatasync per batch (baseline)', m: medianMeasure(plainSyncRuns) })
+  rows.push({
+    name: 'plain fs.writeSync + fdatasync per batch, 1 file (baseline of the 1-partition rows)',
+    m: medianMeasure(plainSyncRuns.get(1)!),
+  })
+  rows.push({
+    name: 'plain fs.writeSync + fdatasync per batch, round-robin over 8 files (baseline of the 8-partition rows)',
+    m: medianMeasure(plainSyncRuns.get(8)!),
+  })
 
   const readDir = tmpDir()
   try {
@@ -409,7 +433,7 @@ async function main(): Promise<void> {
       'except the "append encoded batches" rows: those go through `log.appendBatch` with the very bytes the baseline writes, ' +
       "as the broker stores a Produce request's batch (CRC-32C verified, every record's framing and limits checked, offsets assigned); " +
       'round-robin over the partitions; latency is the `await` of one append. MB/s counts encoded batch bytes. The baseline writes the same encoded batches ' +
-      'with `fs.writeSync` into one file (with `fdatasync` after each batch for the fsync rows); "vs plain fs" is bytes/s ' +
+      'with `fs.writeSync` (with `fdatasync` after each batch for the fsync rows) into one file, or round-robin into 8 files for the 8-partition fsync rows, as the log spreads them over 8 partitions; "vs plain fs" is bytes/s ' +
       `over the matching baseline (fsync rows: median of per-run ratios, each run paired with its own baseline run). Reads start from offset 0 of a single-partition topic (in the page cache). Each row is the median of ${RUNS} runs.`,
     '',
     table(rows),
