@@ -516,12 +516,12 @@ function quickScanMaxTimestamp(
     quickPos += 1 // attributes
     const tsDelta = quickVarint(bytes, recordEnd)
     const delta = quickVarint(bytes, recordEnd)
-    if (delta !== i || tsDelta !== tsDelta) return null
+    if (delta !== i || Number.isNaN(tsDelta)) return null
     const keyLength = quickVarint(bytes, recordEnd)
-    if (keyLength !== keyLength || keyLength < -1 || keyLength > keyBytesMax) return null
+    if (Number.isNaN(keyLength) || keyLength < -1 || keyLength > keyBytesMax) return null
     if (keyLength > 0) quickPos += keyLength
     const valueLength = quickVarint(bytes, recordEnd)
-    if (valueLength !== valueLength || valueLength < -1) return null
+    if (Number.isNaN(valueLength) || valueLength < -1) return null
     if (valueLength > 0) quickPos += valueLength
     // No headers: a single 0 byte, the record's last.
     if (quickPos !== recordEnd - 1 || bytes[quickPos] !== 0) return null
