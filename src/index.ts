@@ -9,12 +9,7 @@ import { GlobalTable, type Table, Topology, type WindowedAggregation } from './d
 import { DataDirLock } from './log/data-dir-lock.js'
 import { EventLog } from './log/event-log.js'
 import { EddyMetrics } from './observe/metrics.js'
-import {
-  AppRunner,
-  type ProcessingGuarantee,
-  type RunnerStatus,
-  type TaskStateFactory,
-} from './runtime/app-runner.js'
+import { AppRunner, type ProcessingGuarantee, type RunnerStatus } from './runtime/app-runner.js'
 import {
   type QueryableTask,
   type QuerySource,
@@ -23,8 +18,7 @@ import {
 } from './runtime/store-queries.js'
 import { MetricsServer } from './server/metrics-server.js'
 import { localTaskIds } from './state/lmdb-env.js'
-import { MemoryTaskState } from './state/memory-task-state.js'
-import { type RestoreProgress, TaskState } from './state/task-state.js'
+import { type RestoreProgress, taskStateFactory } from './state/task-state.js'
 import { EmbeddedTransport } from './transport/embedded.js'
 import { KafkaTransport, type KafkaTransportOptions } from './transport/kafka.js'
 import type { Transport } from './transport/transport.js'
@@ -219,27 +213,19 @@ export class App extends Topology {
         throw err
       }
     }
-    const taskState: TaskStateFactory = async (t) =>
-      t.stores.length === 0
-        ? new MemoryTaskState()
-        : TaskState.open({
-            dir: stateDir,
-            appId: this.options.id,
-            taskId: t.taskId,
-            partition: t.partition,
-            changelogPartitions: t.taskCount,
-            specs: t.stores,
-            transport,
-            changelogTopic: t.changelogTopic,
-            clock: systemClock,
-            onRestoreProgress: (p) => {
-              const progress = { ...p, taskId: t.taskId }
-              opts.onRestoreProgress?.(progress)
-              // `eddy run` draws a progress bar from these.
-              if (process.env.EDDY_RUN_STATUS === '1')
-                (process as NodeJS.EventEmitter).emit('eddy:restore', progress)
-            },
-          })
+    const taskState = taskStateFactory({
+      dir: stateDir,
+      appId: this.options.id,
+      transport,
+      clock: systemClock,
+      onRestoreProgress: (p, taskId) => {
+        const progress = { ...p, taskId }
+        opts.onRestoreProgress?.(progress)
+        // `eddy run` draws a progress bar from these.
+        if (process.env.EDDY_RUN_STATUS === '1')
+          (process as NodeJS.EventEmitter).emit('eddy:restore', progress)
+      },
+    })
     const metricsPort = opts.metricsPort ?? this.options.metricsPort ?? defaults.metricsPort
     const metrics = metricsPort === undefined ? null : new EddyMetrics()
     // `eddy run` listens for events (status, restores, assignments) to draw its status line.

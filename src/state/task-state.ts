@@ -22,6 +22,7 @@ import type { Transport } from '../transport/transport.js'
 import { DurableKeyValueStore } from './durable-kv-store.js'
 import { DurableWindowStore } from './durable-window-store.js'
 import { type BytesWrite, type Checkpoint, LmdbEnv, type StoreWrite, taskStateDir } from './lmdb-env.js'
+import { MemoryTaskState } from './memory-task-state.js'
 import { type ChangelogEntry, storedFromChangelog } from './store-encoding.js'
 import type { DurableStore } from './write-cache.js'
 
@@ -92,6 +93,45 @@ interface OpenStore {
   readonly kind: StoreKind
   readonly topic: string
   restoredRecords: number
+}
+
+/** A task as the runner describes it when it asks for its state (structurally the runtime's). */
+export interface TaskStateRequest {
+  readonly taskId: string
+  readonly partition: number
+  /** Tasks of the sub-topology: the partition count of its changelog topics. */
+  readonly taskCount: number
+  readonly stores: readonly StoreSpec[]
+  readonly changelogTopic: (store: string) => string
+}
+
+/**
+ * Each task's state for an app runner: durable stores (lmdb + changelog) under `dir`, or memory
+ * for a task without stores.
+ */
+export function taskStateFactory(opts: {
+  readonly dir: string
+  readonly appId: string
+  readonly transport: Transport
+  readonly clock: Clock
+  readonly onRestoreProgress?: (progress: RestoreProgress, taskId: string) => void
+}): (task: TaskStateRequest) => Promise<TaskState | MemoryTaskState> {
+  const onProgress = opts.onRestoreProgress
+  return async (t) =>
+    t.stores.length === 0
+      ? new MemoryTaskState()
+      : TaskState.open({
+          dir: opts.dir,
+          appId: opts.appId,
+          taskId: t.taskId,
+          partition: t.partition,
+          changelogPartitions: t.taskCount,
+          specs: t.stores,
+          transport: opts.transport,
+          changelogTopic: t.changelogTopic,
+          clock: opts.clock,
+          onRestoreProgress: onProgress === undefined ? undefined : (p) => onProgress(p, t.taskId),
+        })
 }
 
 export class TaskState {

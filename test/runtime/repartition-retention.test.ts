@@ -9,10 +9,9 @@ import { systemClock } from '../../src/core/clock.js'
 import { partitionForKey } from '../../src/core/murmur2.js'
 import { app, json } from '../../src/index.js'
 import { EventLog } from '../../src/log/event-log.js'
-import { AppRunner, type TaskStateFactory } from '../../src/runtime/app-runner.js'
+import { AppRunner } from '../../src/runtime/app-runner.js'
 import { RepartitionPurge } from '../../src/runtime/purge.js'
-import { MemoryTaskState } from '../../src/state/memory-task-state.js'
-import { TaskState } from '../../src/state/task-state.js'
+import { taskStateFactory } from '../../src/state/task-state.js'
 import { EmbeddedTransport } from '../../src/transport/embedded.js'
 import { cleanup, prng, readCommitted, tmpDir } from './harness.js'
 
@@ -67,20 +66,12 @@ describe('repartition topics: retention and purging', () => {
           .count({ name: 'page-count' })
           .toStream()
           .to('page-counts')
-        const taskState: TaskStateFactory = async (t) =>
-          t.stores.length === 0
-            ? new MemoryTaskState()
-            : TaskState.open({
-                dir: path.join(dataDir, 'state'),
-                appId: 'backfill',
-                taskId: t.taskId,
-                partition: t.partition,
-                changelogPartitions: t.taskCount,
-                specs: t.stores,
-                transport,
-                changelogTopic: t.changelogTopic,
-                clock: systemClock,
-              })
+        const taskState = taskStateFactory({
+          dir: path.join(dataDir, 'state'),
+          appId: 'backfill',
+          transport,
+          clock: systemClock,
+        })
         let commits = 0
         const runner = new AppRunner(a.plan(), {
           appId: 'backfill',

@@ -11,9 +11,8 @@ import { after, before, describe, it } from 'node:test'
 import { systemClock } from '../../src/core/clock.js'
 import type { LogRecord, RecordInput } from '../../src/core/record.js'
 import { EventLog } from '../../src/log/event-log.js'
-import { AppRunner, type TaskStateFactory } from '../../src/runtime/app-runner.js'
-import { MemoryTaskState } from '../../src/state/memory-task-state.js'
-import { TaskState } from '../../src/state/task-state.js'
+import { AppRunner } from '../../src/runtime/app-runner.js'
+import { taskStateFactory } from '../../src/state/task-state.js'
 import { EmbeddedTransport } from '../../src/transport/embedded.js'
 import { KafkaTransport } from '../../src/transport/kafka.js'
 import type { Transport } from '../../src/transport/transport.js'
@@ -42,20 +41,7 @@ async function writeInputs(transport: Transport, inputs: readonly Input[]): Prom
 
 async function run(transport: Transport, stateDir: string): Promise<void> {
   const plan = eosApp(stateDir, 'exactly_once', 100).plan()
-  const taskState: TaskStateFactory = async (t) =>
-    t.stores.length === 0
-      ? new MemoryTaskState()
-      : TaskState.open({
-          dir: stateDir,
-          appId: 'eos',
-          taskId: t.taskId,
-          partition: t.partition,
-          changelogPartitions: t.taskCount,
-          specs: t.stores,
-          transport,
-          changelogTopic: t.changelogTopic,
-          clock: systemClock,
-        })
+  const taskState = taskStateFactory({ dir: stateDir, appId: 'eos', transport, clock: systemClock })
   const runner = new AppRunner(plan, {
     appId: 'eos',
     transport,
