@@ -86,15 +86,14 @@ interface PartitionHistory {
   readonly commits: { offset: number; commit: Commit }[]
 }
 
-/**
- * Every committed record of a partition and every commit marker, from the raw batches: the
- * marker's timestamp is the log's clock when the transaction committed there, which is when a
- * read_committed reader could first see its records.
- */
-async function partitionHistory(l: EventLog, topic: string, partition: number): Promise<PartitionHistory> {
-  const records: PartitionHistory['records'] = []
-  const commits: PartitionHistory['commits'] = []
-  const end = l.latestOffset(topic, partition, 'read_committed')
+/** The transaction markers of a partition below `end`, from its raw batches. */
+async function controlMarkers(
+  l: EventLog,
+  topic: string,
+  partition: number,
+  end: number,
+): Promise<{ offset: number; commit: boolean; producerId: number; atMs: number }[]> {
+  const out: { offset: number; commit: boolean; producerId: number; atMs: number }[] = []
   let offset = l.earliestOffset(topic, partition)
   while (offset < end) {
     const f = await l.fetch(topic, partition, offset, { isolation: 'read_uncommitted', maxBytes: 4 << 20 })
@@ -105,8 +104,8 @@ async function partitionHistory(l: EventLog, topic: string, partition: number): 
       if (pos + size > f.bytes.length) break
       const h = readBatchHeader(f.bytes, pos)
       if (isControl(h)) {
-        if (controlTypeOf(f.bytes, pos, h) === CONTROL_COMMIT)
-          commits.push({ offset: h.baseOffset, commit: { atMs: h.maxTimestamp, producerId: h.producerId } })
+        const commit = controlTypeOf(f.bytes, pos, h) === CONTROL_COMMIT
+        out.push({ offset: h.baseOffset, commit, producerId: h.producerId, atMs: h.maxTimestamp })
       }
       next = h.baseOffset + h.lastOffsetDelta + 1
       pos += size
@@ -114,8 +113,22 @@ async function partitionHistory(l: EventLog, topic: string, partition: number): 
     if (next <= offset) break
     offset = next
   }
+  return out
+}
+
+/**
+ * Every committed record of a partition and every commit marker, from the raw batches: the
+ * marker's timestamp is the log's clock when the transaction committed there, which is when a
+ * read_committed reader could first see its records.
+ */
+async function partitionHistory(l: EventLog, topic: string, partition: number): Promise<PartitionHistory> {
+  const records: PartitionHistory['records'] = []
+  const end = l.latestOffset(topic, partition, 'read_committed')
+  const commits = (await controlMarkers(l, topic, partition, end))
+    .filter((m) => m.commit)
+    .map((m) => ({ offset: m.offset, commit: { atMs: m.atMs, producerId: m.producerId } }))
   // The data itself, read_committed (aborted transactions left out).
-  offset = l.earliestOffset(topic, partition)
+  let offset = l.earliestOffset(topic, partition)
   while (offset < end) {
     const r = await l.read(topic, partition, offset, { isolation: 'read_committed', maxBytes: 4 << 20 })
     for (const rec of r.records) records.push({ offset: rec.offset, value: rec.value })
@@ -789,26 +802,8 @@ async function abortMarkers(
   partition: number,
   producerId: number,
 ): Promise<number[]> {
-  const out: number[] = []
-  const end = l.latestOffset(topic, partition)
-  let offset = l.earliestOffset(topic, partition)
-  while (offset < end) {
-    const f = await l.fetch(topic, partition, offset, { maxBytes: 4 << 20 })
-    let pos = 0
-    let next = offset
-    while (pos + 61 <= f.bytes.length) {
-      const size = batchSizeAt(f.bytes, pos)
-      if (pos + size > f.bytes.length) break
-      const h = readBatchHeader(f.bytes, pos)
-      if (isControl(h) && h.producerId === producerId && controlTypeOf(f.bytes, pos, h) !== CONTROL_COMMIT)
-        out.push(h.maxTimestamp)
-      next = h.baseOffset + h.lastOffsetDelta + 1
-      pos += size
-    }
-    if (next <= offset) break
-    offset = next
-  }
-  return out
+  const markers = await controlMarkers(l, topic, partition, l.latestOffset(topic, partition))
+  return markers.filter((m) => !m.commit && m.producerId === producerId).map((m) => m.atMs)
 }
 
 interface FailoverRow {
