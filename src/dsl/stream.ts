@@ -6,7 +6,7 @@ import type { RecordHeader } from '../core/record.js'
 import { json, type Serde } from '../core/serde.js'
 import type { StoreSpec } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
-import type { AnyRecord, ErrorPolicy, GlobalTableSpec, PlanNode } from '../plan/nodes.js'
+import type { ErrorPolicy, GlobalTableSpec, PlanNode, Step } from '../plan/nodes.js'
 import { Plan } from '../plan/plan.js'
 import type { Processor } from '../plan/processor.js'
 import { type Aggregator, type AggregatorSpec, combine, type ResultOf } from './aggregators.js'
@@ -24,6 +24,19 @@ import {
   WindowJoinProcessor,
 } from './joins.js'
 import { aggregateView, KeyedAggregateProcessor } from './keyed-aggregate.js'
+import {
+  BranchStep,
+  FilterStep,
+  FlatMapStep,
+  FlatMapValuesStep,
+  MapStep,
+  MapValuesStep,
+  PeekStep,
+  SelectKeyStep,
+  type ValueFn,
+  WithHeadersStep,
+  WithTimestampStep,
+} from './steps.js'
 import {
   type EmitMode,
   LATE_OUTPUT,
@@ -290,9 +303,7 @@ export class Stream<K, V> {
   ): Stream<K, V2>
   filter(predicate: (value: V, record: StreamRecord<K, V>) => boolean, opts?: StepOptions): Stream<K, V>
   filter(predicate: (value: V, record: StreamRecord<K, V>) => boolean, opts?: StepOptions): Stream<K, V> {
-    return this.mapStep<K, V>('filter', opts, (r, emit) => {
-      if (predicate(r.value, r)) emit(r)
-    })
+    return this.mapStep<K, V>('filter', opts, (next) => new FilterStep(predicate as ValueFn<boolean>, next))
   }
 
   /**
@@ -300,7 +311,7 @@ export class Stream<K, V> {
    * @example payments.mapValues(p => ({ ...p, euros: p.cents / 100 }))
    */
   mapValues<V2>(fn: (value: V, record: StreamRecord<K, V>) => V2, opts?: StepOptions): Stream<K, V2> {
-    return this.mapStep<K, V2>('mapValues', opts, (r, emit) => emit(withFields(r, r.key, fn(r.value, r))))
+    return this.mapStep<K, V2>('mapValues', opts, (next) => new MapValuesStep(fn as ValueFn<unknown>, next))
   }
 
   /**
@@ -314,18 +325,16 @@ export class Stream<K, V> {
     return this.mapStep<K2, V2>(
       'map',
       opts,
-      (r, emit) => {
-        const kv = fn(r.value, r)
-        emit(withFields(r, kv.key, kv.value))
-      },
+      (next) => new MapStep(fn as ValueFn<KeyValue<unknown, unknown>>, next),
       true,
     )
   }
 
+  /** A stateless step. Inside, records are untyped arguments (see Step); the verbs' signatures type them. */
   private mapStep<K2, V2>(
     label: string,
     opts: StepOptions | undefined,
-    fn: (record: StreamRecord<K, V>, emit: (r: StreamRecord<K2, V2>) => void) => void,
+    step: (next: Step) => Step,
     keyChanged = this.keyChanged,
   ): Stream<K2, V2> {
     const id = this.topology.id(label, opts?.name)
@@ -335,7 +344,7 @@ export class Stream<K, V> {
       label,
       parents: [this.nodeId],
       errorPolicy: policyOf(opts?.onError),
-      fn: fn as unknown as (record: AnyRecord, emit: (r: AnyRecord) => void) => void,
+      step,
     })
     return new Stream<K2, V2>(this.topology, id, keyChanged)
   }
@@ -351,9 +360,7 @@ export class Stream<K, V> {
     return this.mapStep<K2, V2>(
       'flatMap',
       opts,
-      (r, emit) => {
-        for (const kv of fn(r.value, r)) emit(withFields(r, kv.key, kv.value))
-      },
+      (next) => new FlatMapStep(fn as ValueFn<Iterable<KeyValue<unknown, unknown>>>, next),
       true,
     )
   }
@@ -366,9 +373,11 @@ export class Stream<K, V> {
     fn: (value: V, record: StreamRecord<K, V>) => Iterable<V2>,
     opts?: StepOptions,
   ): Stream<K, V2> {
-    return this.mapStep<K, V2>('flatMapValues', opts, (r, emit) => {
-      for (const v of fn(r.value, r)) emit(withFields(r, r.key, v))
-    })
+    return this.mapStep<K, V2>(
+      'flatMapValues',
+      opts,
+      (next) => new FlatMapValuesStep(fn as ValueFn<Iterable<unknown>>, next),
+    )
   }
 
   /**
@@ -376,10 +385,7 @@ export class Stream<K, V> {
    * @example payments.peek(p => console.log(p))
    */
   peek(fn: (value: V, record: StreamRecord<K, V>) => void, opts?: StepOptions): Stream<K, V> {
-    return this.mapStep<K, V>('peek', opts, (r, emit) => {
-      fn(r.value, r)
-      emit(r)
-    })
+    return this.mapStep<K, V>('peek', opts, (next) => new PeekStep(fn as ValueFn<void>, next))
   }
 
   /**
@@ -390,7 +396,7 @@ export class Stream<K, V> {
     return this.mapStep<K2, V>(
       'selectKey',
       opts,
-      (r, emit) => emit(withFields(r, fn(r.value, r), r.value)),
+      (next) => new SelectKeyStep(fn as ValueFn<unknown>, next),
       true,
     )
   }
@@ -400,8 +406,10 @@ export class Stream<K, V> {
    * @example events.withTimestamp(e => Date.parse(e.occurredAt))
    */
   withTimestamp(fn: (value: V, record: StreamRecord<K, V>) => number, opts?: StepOptions): Stream<K, V> {
-    return this.mapStep<K, V>('withTimestamp', opts, (r, emit) =>
-      emit(withFields(r, r.key, r.value, fn(r.value, r))),
+    return this.mapStep<K, V>(
+      'withTimestamp',
+      opts,
+      (next) => new WithTimestampStep(fn as ValueFn<number>, next),
     )
   }
 
@@ -413,8 +421,10 @@ export class Stream<K, V> {
     fn: (value: V, record: StreamRecord<K, V>) => readonly RecordHeader[],
     opts?: StepOptions,
   ): Stream<K, V> {
-    return this.mapStep<K, V>('withHeaders', opts, (r, emit) =>
-      emit(withFields(r, r.key, r.value, r.timestamp, fn(r.value, r))),
+    return this.mapStep<K, V>(
+      'withHeaders',
+      opts,
+      (next) => new WithHeadersStep(fn as ValueFn<readonly RecordHeader[]>, next),
     )
   }
 
@@ -427,19 +437,21 @@ export class Stream<K, V> {
     opts?: { name?: string },
   ): { readonly [P in B | 'rest']: Stream<K, V> } {
     const names = Object.keys(branches) as B[]
-    const preds = names.map((n) => branches[n])
+    const preds = names.map((n) => branches[n] as ValueFn<boolean>)
     const base = opts?.name ?? this.topology.id('split')
     const out = {} as { [P in B | 'rest']: Stream<K, V> }
     names.forEach((name, i) => {
-      out[name] = this.mapStep<K, V>('branch', { name: `${base}.${name}` }, (r, emit) => {
-        for (let j = 0; j < i; j++) if (preds[j]!(r.value, r)) return
-        if (preds[i]!(r.value, r)) emit(r)
-      })
+      out[name] = this.mapStep<K, V>(
+        'branch',
+        { name: `${base}.${name}` },
+        (next) => new BranchStep(preds, i, next),
+      )
     })
-    out.rest = this.mapStep<K, V>('branch', { name: `${base}.rest` }, (r, emit) => {
-      for (const p of preds) if (p(r.value, r)) return
-      emit(r)
-    })
+    out.rest = this.mapStep<K, V>(
+      'branch',
+      { name: `${base}.rest` },
+      (next) => new BranchStep(preds, preds.length, next),
+    )
     return out
   }
 
@@ -471,7 +483,7 @@ export class Stream<K, V> {
     const keyed = this.mapStep<K2, V>(
       'selectKey',
       { name: `${name}.key`, onError: opts?.onError },
-      (r, emit) => emit(withFields(r, keyOf(r.value, r), r.value)),
+      (next) => new SelectKeyStep(keyOf as ValueFn<unknown>, next),
     )
     return keyed.repartition(name, opts)
   }

@@ -1,5 +1,6 @@
 // The few primitive node kinds of a pipeline. The DSL's verbs all compose these; the runtime and
 // the test driver know only these.
+import type { RecordHeader } from '../core/record.js'
 import type { Serde } from '../core/serde.js'
 import type { StoreSpec } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
@@ -7,7 +8,57 @@ import type { Processor } from './processor.js'
 
 // Records are typed at the DSL; inside the plan they are erased to unknown.
 export type AnyRecord = StreamRecord<unknown, unknown>
-export type Emit = (record: AnyRecord) => void
+
+/** Where a record was read: a LogRecord and a StreamRecord both say it. */
+export interface Origin {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+}
+
+/**
+ * A step of a task's chain. A record is handed from step to step as arguments, not as an object:
+ * a chain of stateless steps then makes no object per record per step. A StreamRecord is built
+ * only where one is asked for (a user function that takes the record, a processor, a sink
+ * function). `origin` is where the record was read.
+ */
+export interface Step {
+  push(
+    key: unknown,
+    value: unknown,
+    timestamp: number,
+    headers: readonly RecordHeader[],
+    origin: Origin,
+  ): void
+}
+
+/** The StreamRecord of a record handed as arguments. */
+export function recordOf(
+  key: unknown,
+  value: unknown,
+  timestamp: number,
+  headers: readonly RecordHeader[],
+  origin: Origin,
+): AnyRecord {
+  return {
+    key,
+    value,
+    timestamp,
+    headers,
+    topic: origin.topic,
+    partition: origin.partition,
+    offset: origin.offset,
+  }
+}
+
+/**
+ * True when a user function may read its second argument (the record). One that declares a
+ * single parameter cannot (arrow functions have no `arguments`), so it is called with the value
+ * alone and no record is built for it.
+ */
+export function takesRecord(fn: (...args: never[]) => unknown): boolean {
+  return fn.length !== 1
+}
 
 /** What a step does with a record whose function throws (or that does not deserialize). */
 export type ErrorPolicy =
@@ -36,7 +87,8 @@ export interface SourceNode extends NodeBase {
 /** A stateless step: zero or more records out per record in (map, filter, flatMap, peek…). */
 export interface MapNode extends NodeBase {
   readonly kind: 'map'
-  readonly fn: (record: AnyRecord, emit: Emit) => void
+  /** The step, given where its records go. */
+  readonly step: (next: Step) => Step
 }
 
 /** Records of several parents, as one stream. */

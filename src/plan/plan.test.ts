@@ -26,7 +26,7 @@ const map = (id: string, parents: string[]): PlanNode => ({
   label: 'map',
   parents,
   errorPolicy: fail,
-  fn: (r, emit) => emit(r),
+  step: (next) => next,
 })
 const merge = (id: string, parents: string[]): PlanNode => ({
   kind: 'merge',

@@ -4,9 +4,18 @@
 // semantics (time, windows, errors).
 import { EddyError } from '../core/errors.js'
 import type { LogRecord, RecordHeader } from '../core/record.js'
+import type { Serde } from '../core/serde.js'
 import type { KeyValueStore, StoreSpec, WindowStore } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
-import type { AnyRecord, ErrorPolicy, PlanNode, ProcessNode } from '../plan/nodes.js'
+import {
+  type AnyRecord,
+  type ErrorPolicy,
+  type Origin,
+  type PlanNode,
+  type ProcessNode,
+  recordOf,
+  type Step,
+} from '../plan/nodes.js'
 import type { Plan, SubTopology } from '../plan/plan.js'
 import type { GlobalTableView, Processor, ProcessorContext, Timer } from '../plan/processor.js'
 import { AsyncStage } from './async-stage.js'
@@ -95,18 +104,34 @@ export class ProcessingError extends EddyError {
   }
 }
 
-type Push = (record: AnyRecord) => void
+/** A step's entry: a record as arguments (see Step in plan/nodes.ts). */
+type Push = Step
 
-const NOOP: Push = () => {}
+/** Where a step reports a failure of a user function: the task applies the step's policy. */
+type Fail = (err: unknown) => void
+
+const NOOP: Push = { push() {} }
+
+/** Hands a StreamRecord (a processor's output) to a push, the record itself as its origin. */
+function pushRecord(push: Push, r: AnyRecord): void {
+  push.push(r.key, r.value, r.timestamp, r.headers, r)
+}
 
 export class TaskExecutor {
-  readonly counters = new Map<string, StepCounters>()
+  private readonly stepCounters = new Map<string, StepCounters>()
+  /**
+   * Stateless steps whose records-out count is their child's records-in count: the step → that
+   * child's counters. Counting once per record, not twice, is measurable on a chain of cheap steps.
+   */
+  private readonly outFromChild = new Map<string, StepCounters>()
+  /** Steps that pass on every record but those that fail (sources, topic sinks): out = in - errors. */
+  private readonly outIsInLessErrors = new Set<string>()
   private readonly watermarks: WatermarkTracker
   /** Entry points: an input topic → the pushes of the nodes that read it (deserializing first). */
-  private readonly entries = new Map<string, ((raw: LogRecord) => void)[]>()
+  private readonly entries = new Map<string, SourceEntry[]>()
   /** The topic of the last record processed and its entries (entries never change after construction). */
   private lastTopic: string | null = null
-  private lastEntries: ((raw: LogRecord) => void)[] | undefined = undefined
+  private lastEntries: SourceEntry[] | undefined = undefined
   private readonly processors: {
     node: ProcessNode
     processor: Processor<unknown, unknown, unknown, unknown>
@@ -210,19 +235,40 @@ export class TaskExecutor {
     return [...this.entries.keys()]
   }
 
-  private addEntry(topic: string, entry: (raw: LogRecord) => void): void {
+  private addEntry(topic: string, entry: SourceEntry): void {
     const list = this.entries.get(topic) ?? []
     list.push(entry)
     this.entries.set(topic, list)
   }
 
+  /** Records in and out of each step so far (a snapshot). */
+  get counters(): ReadonlyMap<string, StepCounters> {
+    const all = new Map<string, StepCounters>()
+    for (const [id, c] of this.stepCounters) {
+      const child = this.outFromChild.get(id)
+      if (child !== undefined) all.set(id, { ...c, out: child.in })
+      else if (this.outIsInLessErrors.has(id)) all.set(id, { ...c, out: c.in - c.errors })
+      else all.set(id, { ...c })
+    }
+    return all
+  }
+
   private countersOf(id: string): StepCounters {
-    let c = this.counters.get(id)
+    let c = this.stepCounters.get(id)
     if (c === undefined) {
       c = { in: 0, out: 0, errors: 0, skipped: 0, deadLettered: 0 }
-      this.counters.set(id, c)
+      this.stepCounters.set(id, c)
     }
     return c
+  }
+
+  /** A child in this task that reads only this step, so its records in are this step's records out. */
+  private soleReader(id: string, members: ReadonlySet<string>): string | null {
+    for (const c of this.plan.children(id)) {
+      const child = this.plan.node(c)
+      if (members.has(c) && child.kind !== 'side' && child.parents.length === 1) return c
+    }
+    return null
   }
 
   /** Event time of an input partition, to store with its committed offset. */
@@ -273,8 +319,8 @@ export class TaskExecutor {
     }
     this.current = raw
     try {
-      if (entries.length === 1) entries[0]!(raw)
-      else for (let i = 0; i < entries.length; i++) entries[i]!(raw)
+      if (entries.length === 1) entries[0]!.process(raw)
+      else for (let i = 0; i < entries.length; i++) entries[i]!.process(raw)
     } catch (err) {
       throw err instanceof StepFailure ? err.error : err
     } finally {
@@ -350,66 +396,34 @@ export class TaskExecutor {
     }
   }
 
-  private sourceEntry(
-    node: Extract<PlanNode, { kind: 'source' | 'repartition' }>,
-    push: Push,
-  ): (raw: LogRecord) => void {
+  private sourceEntry(node: Extract<PlanNode, { kind: 'source' | 'repartition' }>, push: Push): SourceEntry {
     // A repartition topic's reading side counts apart from its writing side (another task).
-    const counters = this.countersOf(node.kind === 'source' ? node.id : `${node.id}.read`)
-    const timestampOf = node.kind === 'source' ? node.timestampOf : undefined
-    const timedByMarkers = node.kind === 'repartition' && node.timed !== false
-    // Records fed back around a loop (untimed) move no time at all.
-    const untimed = node.kind === 'repartition' && node.timed === false
-    // `${topic}-${partition}` made once per partition: a new string per record costs a hash each lookup.
-    const partitionIds: string[] = []
-    const partitionId = (raw: LogRecord): string => {
-      let id = partitionIds[raw.partition]
-      if (id === undefined) {
-        id = `${raw.topic}-${raw.partition}`
-        partitionIds[raw.partition] = id
-      }
-      return id
-    }
-    // Each partition's time in the tracker, looked up once.
-    const sources: SourceHandle[] = []
-    return (raw) => {
-      if (timedByMarkers) {
-        const marker = markerOf(raw)
-        if (marker !== null) {
-          if (this.watermarks.observeMarker(`${raw.topic}-${raw.partition}`, marker)) this.advanceEventTime()
-          return
-        }
-      }
-      counters.in++
-      let record: AnyRecord
-      try {
-        record = {
-          key: node.keySerde.deserialize(raw.key),
-          value: node.valueSerde.deserialize(raw.value),
-          timestamp: raw.timestamp,
-          headers: raw.headers,
-          topic: raw.topic,
-          partition: raw.partition,
-          offset: raw.offset,
-        }
-        if (timestampOf) record = { ...record, timestamp: timestampOf(record) }
-      } catch (err) {
-        this.onError(node.id, node.errorPolicy, counters, err)
-        return
-      }
-      counters.out++
-      push(record)
-      if (!timedByMarkers && !untimed) {
-        const id = partitionId(raw)
-        const nowMs = this.opts.wallClockMs()
-        let source = sources[raw.partition]
-        if (source === undefined) {
-          source = this.watermarks.sourceHandle(id, nowMs)
-          sources[raw.partition] = source
-        }
-        if (this.watermarks.observeSource(source, record.timestamp, nowMs)) this.advanceEventTime()
-      }
-    }
+    const id = node.kind === 'source' ? node.id : `${node.id}.read`
+    const counters = this.countersOf(id)
+    this.outIsInLessErrors.add(id)
+    return new SourceEntry(node, push, counters, this, (err) =>
+      this.onError(node.id, node.errorPolicy, counters, err),
+    )
+  }
+
+  /** The source record being processed (for AsyncInput). */
+  get currentSource(): LogRecord | null {
+    return this.current
+  }
+
+  /** A source record's event time: observed, and time moved on if it advanced (for SourceEntry). */
+  observeSourceTime(partition: SourceHandle, timestamp: number): void {
+    if (this.watermarks.observeSource(partition, timestamp, this.opts.wallClockMs())) this.advanceEventTime()
+  }
+
+  /** A source partition's time in the tracker (for SourceEntry). */
+  sourceTime(partition: string): SourceHandle {
+    return this.watermarks.sourceHandle(partition, this.opts.wallClockMs())
+  }
+
+  /** An upstream task's watermark marker (for SourceEntry). */
+  observeMarker(partition: string, marker: ChannelWatermark): void {
+    if (this.watermarks.observeMarker(partition, marker)) this.advanceEventTime()
   }
 
   /** The pushes of a node's children in this task (side outputs apart), one per input they read it as. */
@@ -433,59 +447,48 @@ export class TaskExecutor {
   private buildPush(node: PlanNode, members: ReadonlySet<string>, pushes: ReadonlyMap<string, Push>): Push {
     const next = fanOut(this.childPushes(node.id, members, pushes))
     const counters = this.countersOf(node.id)
+    const fail: Fail = (err) => this.onError(node.id, node.errorPolicy, counters, err)
     switch (node.kind) {
       case 'source':
         return next
       case 'merge':
-        return (r) => {
-          counters.in++
-          counters.out++
-          next(r)
-        }
+        return new PassStep(counters, next)
       case 'map': {
-        const fn = node.fn
-        const emit = (r: AnyRecord) => {
-          counters.out++
-          next(r)
-        }
-        return (r) => {
-          counters.in++
-          try {
-            fn(r, emit)
-          } catch (err) {
-            if (err instanceof StepFailure) throw err
-            this.onError(node.id, node.errorPolicy, counters, err)
-          }
-        }
+        const reader = this.soleReader(node.id, members)
+        if (reader === null) return new UserStep(counters, node.step(new CountOut(counters, next)), fail)
+        this.outFromChild.set(node.id, this.countersOf(reader))
+        return new UserStep(counters, node.step(next), fail)
       }
       case 'process':
         return this.processPush(node, members, pushes, [next])(0)
       case 'side':
         return next
-      case 'repartition': {
-        const topic = this.opts.internalTopic(node.topic)
-        return (r) => {
-          counters.in++
-          counters.out++
-          this.output.send(
-            topic,
-            node.keySerde.serialize(r.key),
-            node.valueSerde.serialize(r.value),
-            r.timestamp,
-            r.headers,
-          )
+      case 'repartition':
+        this.outIsInLessErrors.add(node.id)
+        return new TopicSink(
+          counters,
+          this.output,
+          this.opts.internalTopic(node.topic),
+          node.keySerde,
+          node.valueSerde,
+          fail,
+        )
+      case 'sink': {
+        const target = node.target
+        if (target.type === 'topic') {
+          this.outIsInLessErrors.add(node.id)
+          return new TopicSink(counters, this.output, target.topic, target.keySerde, target.valueSerde, fail)
         }
+        if (target.type === 'fn') return new FnSink(counters, target.fn, fail)
+        return new StdoutSink(counters, this.output, target.format)
       }
-      case 'sink':
-        return this.sinkPush(node, counters)
       case 'async': {
         const stage = new AsyncStage(node, {
           emit: (r, source) => {
             counters.out++
-            this.withSource(source, () => next(r))
+            this.withSource(source, () => pushRecord(next, r))
           },
-          fail: (err, source) =>
-            this.withSource(source, () => this.onError(node.id, node.errorPolicy, counters, err)),
+          fail: (err, source) => this.withSource(source, () => fail(err)),
           onIdle: () => this.onAsyncIdle(),
           onFatal: (err) => {
             this.asyncFailure ??= err instanceof StepFailure ? err.error : err
@@ -493,47 +496,8 @@ export class TaskExecutor {
           },
         })
         this.asyncStages.push(stage)
-        return (r) => {
-          counters.in++
-          stage.push(r, this.current)
-        }
+        return new AsyncInput(counters, stage, this)
       }
-    }
-  }
-
-  private sinkPush(node: Extract<PlanNode, { kind: 'sink' }>, counters: StepCounters): Push {
-    const target = node.target
-    if (target.type === 'topic') {
-      return (r) => {
-        counters.in++
-        let key: Buffer | null
-        let value: Buffer | null
-        try {
-          key = target.keySerde.serialize(r.key)
-          value = target.valueSerde.serialize(r.value)
-        } catch (err) {
-          this.onError(node.id, node.errorPolicy, counters, err)
-          return
-        }
-        counters.out++
-        this.output.send(target.topic, key, value, r.timestamp, r.headers)
-      }
-    }
-    if (target.type === 'fn') {
-      return (r) => {
-        counters.in++
-        try {
-          target.fn(r)
-          counters.out++
-        } catch (err) {
-          this.onError(node.id, node.errorPolicy, counters, err)
-        }
-      }
-    }
-    return (r) => {
-      counters.in++
-      counters.out++
-      this.output.stdout(target.format(r))
     }
   }
 
@@ -550,9 +514,9 @@ export class TaskExecutor {
     for (const c of this.plan.children(node.id)) {
       const child = this.plan.node(c)
       if (child.kind === 'side' && members.has(c)) {
-        const prev = sideOutputs.get(child.output) ?? NOOP
+        const prev = sideOutputs.get(child.output)
         const push = pushes.get(c)!
-        sideOutputs.set(child.output, prev === NOOP ? push : fanOut([prev, push]))
+        sideOutputs.set(child.output, prev === undefined ? push : fanOut([prev, push]))
       }
     }
     const declared = [...node.stores, ...(node.sharedStores ?? []).map((name) => this.storeSpec(name))]
@@ -577,14 +541,14 @@ export class TaskExecutor {
       },
       forward(r) {
         counters.out++
-        next(r as AnyRecord)
+        pushRecord(next, r as AnyRecord)
       },
       forwardTo(output, r) {
         const push = sideOutputs.get(output)
         if (push === undefined && !node.sideOutputs.includes(output)) {
           throw new EddyError('INVALID_ARGUMENT', `step ${node.id} has no side output ${output}`)
         }
-        push?.(r)
+        if (push !== undefined) pushRecord(push, r)
       },
       keyValueStore<K, V>(name: string) {
         const s = kvStores.get(name)
@@ -618,28 +582,10 @@ export class TaskExecutor {
     }
     const processor = node.create()
     this.processors.push({ node, processor, ctx })
-    return (input) => {
-      if (processor.processFrom === undefined || node.parents.length === 1) {
-        return (r) => {
-          counters.in++
-          try {
-            processor.process(r, ctx)
-          } catch (err) {
-            if (err instanceof StepFailure) throw err
-            this.onError(node.id, node.errorPolicy, counters, err)
-          }
-        }
-      }
-      return (r) => {
-        counters.in++
-        try {
-          processor.processFrom!(input, r, ctx)
-        } catch (err) {
-          if (err instanceof StepFailure) throw err
-          this.onError(node.id, node.errorPolicy, counters, err)
-        }
-      }
-    }
+    const fail: Fail = (err) => this.onError(node.id, node.errorPolicy, counters, err)
+    // A step with several parents tells its processor which input a record came from (-1: none).
+    const several = processor.processFrom !== undefined && node.parents.length > 1
+    return (input) => new ProcessInput(counters, processor, ctx, several ? input : -1, fail)
   }
 
   /** The spec of a store some step of the plan declares. */
@@ -747,8 +693,212 @@ function inputKey(id: string, input: number): string {
 function fanOut(children: readonly Push[]): Push {
   if (children.length === 0) return NOOP
   if (children.length === 1) return children[0]!
-  return (r) => {
-    for (const c of children) c(r)
+  return new FanOut(children)
+}
+
+// ---- the steps a task chains together ------------------------------------------------------
+// Classes, not closures: several tasks in one process each build a chain, and V8 keys a class's
+// call sites on its hidden class (shared by all tasks), a closure's on the closure (one per task).
+
+class FanOut implements Step {
+  constructor(private readonly children: readonly Push[]) {}
+  push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[], o: Origin): void {
+    const c = this.children
+    for (let i = 0; i < c.length; i++) c[i]!.push(k, v, ts, h, o)
+  }
+}
+
+/** A merge: counts, and passes records on. */
+class PassStep implements Step {
+  constructor(
+    private readonly counters: StepCounters,
+    private readonly next: Push,
+  ) {}
+  push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[], o: Origin): void {
+    this.counters.in++
+    this.counters.out++
+    this.next.push(k, v, ts, h, o)
+  }
+}
+
+/** Counts what a stateless step emits. */
+class CountOut implements Step {
+  constructor(
+    private readonly counters: StepCounters,
+    private readonly next: Push,
+  ) {}
+  push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[], o: Origin): void {
+    this.counters.out++
+    this.next.push(k, v, ts, h, o)
+  }
+}
+
+/** A stateless step (the DSL's, in `step`) under its error policy. */
+class UserStep implements Step {
+  constructor(
+    private readonly counters: StepCounters,
+    private readonly step: Step,
+    private readonly fail: Fail,
+  ) {}
+  push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[], o: Origin): void {
+    this.counters.in++
+    try {
+      this.step.push(k, v, ts, h, o)
+    } catch (err) {
+      if (err instanceof StepFailure) throw err
+      this.fail(err)
+    }
+  }
+}
+
+/** Writes records to a topic (a sink, or a repartition topic's writing side). */
+class TopicSink implements Step {
+  constructor(
+    private readonly counters: StepCounters,
+    private readonly output: TaskOutput,
+    private readonly topic: string,
+    private readonly keySerde: Serde<unknown>,
+    private readonly valueSerde: Serde<unknown>,
+    private readonly fail: Fail,
+  ) {}
+  push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[]): void {
+    this.counters.in++
+    let key: Buffer | null
+    let value: Buffer | null
+    try {
+      key = this.keySerde.serialize(k)
+      value = this.valueSerde.serialize(v)
+    } catch (err) {
+      this.fail(err)
+      return
+    }
+    this.output.send(this.topic, key, value, ts, h)
+  }
+}
+
+class FnSink implements Step {
+  constructor(
+    private readonly counters: StepCounters,
+    private readonly fn: (record: AnyRecord) => void,
+    private readonly fail: Fail,
+  ) {}
+  push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[], o: Origin): void {
+    this.counters.in++
+    try {
+      const f = this.fn
+      f(recordOf(k, v, ts, h, o))
+      this.counters.out++
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+}
+
+class StdoutSink implements Step {
+  constructor(
+    private readonly counters: StepCounters,
+    private readonly output: TaskOutput,
+    private readonly format: (record: AnyRecord) => string,
+  ) {}
+  push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[], o: Origin): void {
+    this.counters.in++
+    this.counters.out++
+    const f = this.format
+    this.output.stdout(f(recordOf(k, v, ts, h, o)))
+  }
+}
+
+/** One input of a process step. */
+class ProcessInput implements Step {
+  constructor(
+    private readonly counters: StepCounters,
+    private readonly processor: Processor<unknown, unknown, unknown, unknown>,
+    private readonly ctx: Ctx,
+    /** The input's index for processFrom, or -1 to call process. */
+    private readonly input: number,
+    private readonly fail: Fail,
+  ) {}
+  push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[], o: Origin): void {
+    this.counters.in++
+    try {
+      const record = recordOf(k, v, ts, h, o)
+      if (this.input < 0) this.processor.process(record, this.ctx)
+      else this.processor.processFrom!(this.input, record, this.ctx)
+    } catch (err) {
+      if (err instanceof StepFailure) throw err
+      this.fail(err)
+    }
+  }
+}
+
+class AsyncInput implements Step {
+  constructor(
+    private readonly counters: StepCounters,
+    private readonly stage: AsyncStage,
+    private readonly task: { readonly currentSource: LogRecord | null },
+  ) {}
+  push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[], o: Origin): void {
+    this.counters.in++
+    this.stage.push(recordOf(k, v, ts, h, o), this.task.currentSource)
+  }
+}
+
+/** Where a topic's records enter a task: deserialized, pushed on, and their time observed. */
+class SourceEntry {
+  private readonly keySerde: Serde<unknown>
+  private readonly valueSerde: Serde<unknown>
+  private readonly timestampOf: ((record: AnyRecord) => number) | undefined
+  /** A repartition topic timed by its upstream tasks' markers. */
+  private readonly timedByMarkers: boolean
+  /** Records fed back around a loop (an untimed repartition topic) move no time at all. */
+  private readonly untimed: boolean
+  /** Each partition's time in the tracker, looked up once. */
+  private readonly sources: SourceHandle[] = []
+
+  constructor(
+    node: Extract<PlanNode, { kind: 'source' | 'repartition' }>,
+    private readonly next: Push,
+    private readonly counters: StepCounters,
+    private readonly task: TaskExecutor,
+    private readonly fail: Fail,
+  ) {
+    this.keySerde = node.keySerde
+    this.valueSerde = node.valueSerde
+    this.timestampOf = node.kind === 'source' ? node.timestampOf : undefined
+    this.timedByMarkers = node.kind === 'repartition' && node.timed !== false
+    this.untimed = node.kind === 'repartition' && node.timed === false
+  }
+
+  process(raw: LogRecord): void {
+    if (this.timedByMarkers) {
+      const marker = markerOf(raw)
+      if (marker !== null) {
+        this.task.observeMarker(`${raw.topic}-${raw.partition}`, marker)
+        return
+      }
+    }
+    this.counters.in++
+    let key: unknown
+    let value: unknown
+    let timestamp = raw.timestamp
+    try {
+      key = this.keySerde.deserialize(raw.key)
+      value = this.valueSerde.deserialize(raw.value)
+      const timestampOf = this.timestampOf
+      if (timestampOf !== undefined)
+        timestamp = timestampOf(recordOf(key, value, timestamp, raw.headers, raw))
+    } catch (err) {
+      this.fail(err)
+      return
+    }
+    this.next.push(key, value, timestamp, raw.headers, raw)
+    if (this.timedByMarkers || this.untimed) return
+    let source = this.sources[raw.partition]
+    if (source === undefined) {
+      source = this.task.sourceTime(`${raw.topic}-${raw.partition}`)
+      this.sources[raw.partition] = source
+    }
+    this.task.observeSourceTime(source, timestamp)
   }
 }
 

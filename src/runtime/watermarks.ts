@@ -28,7 +28,8 @@ export interface ChannelWatermark {
 
 interface SourcePartition {
   readonly kind: 'source'
-  maxTs: number | null
+  /** The newest timestamp seen; -Infinity before the first (a number always, so V8 keeps it unboxed). */
+  maxTs: number
   active: boolean
   lastActivityMs: number
 }
@@ -57,7 +58,7 @@ export class WatermarkTracker {
   private source(partition: string, nowMs: number): SourcePartition {
     let p = this.partitions.get(partition)
     if (p === undefined) {
-      p = { kind: 'source', maxTs: null, active: false, lastActivityMs: nowMs }
+      p = { kind: 'source', maxTs: Number.NEGATIVE_INFINITY, active: false, lastActivityMs: nowMs }
       this.partitions.set(partition, p)
     }
     if (p.kind !== 'source') throw new Error(`partition ${partition} is timed by markers`)
@@ -107,8 +108,8 @@ export class WatermarkTracker {
     s.lastActivityMs = nowMs
     // The common case, a record no newer than its partition's time on an active partition,
     // changes nothing: skip the scan over partitions.
-    if (s.active && s.maxTs !== null && timestamp <= s.maxTs) return false
-    if (s.maxTs === null || timestamp > s.maxTs) s.maxTs = timestamp
+    if (s.active && timestamp <= s.maxTs) return false
+    if (timestamp > s.maxTs) s.maxTs = timestamp
     s.active = true
     // A newer record can only move time if it could lift the minimum.
     if (timestamp - this.opts.outOfOrdernessMs <= this.current) return false
@@ -155,7 +156,7 @@ export class WatermarkTracker {
   checkpoint(partition: string): unknown {
     const p = this.partitions.get(partition)
     if (p === undefined) return null
-    if (p.kind === 'source') return { maxTs: p.maxTs }
+    if (p.kind === 'source') return { maxTs: p.maxTs === Number.NEGATIVE_INFINITY ? null : p.maxTs }
     return { expected: p.expected, channels: [...p.channels] }
   }
 
@@ -173,7 +174,7 @@ export class WatermarkTracker {
         for (const [task, c] of d.channels) m.channels.set(task, c)
       } else if (typeof d.maxTs === 'number') {
         const s = this.source(partition, 0)
-        if (s.maxTs === null || d.maxTs > s.maxTs) s.maxTs = d.maxTs
+        if (d.maxTs > s.maxTs) s.maxTs = d.maxTs
       }
     }
     if (watermark > this.current) this.current = watermark
@@ -192,7 +193,7 @@ export class WatermarkTracker {
     let newest = Number.NEGATIVE_INFINITY
     for (const p of this.partitions.values()) {
       if (p.kind === 'source') {
-        const t = p.maxTs === null ? null : p.maxTs - this.opts.outOfOrdernessMs
+        const t = p.maxTs === Number.NEGATIVE_INFINITY ? null : p.maxTs - this.opts.outOfOrdernessMs
         if (t !== null && t > newest) newest = t
         if (!p.active) continue
         if (t === null) return false // data is coming: hold time back

@@ -285,4 +285,49 @@ describe('serdes', () => {
     assert.equal(d.rawOutput('out')[0]?.key?.toString(), 'card-1')
     assert.deepEqual(d.output('out')[0]?.key, 'card-1')
   })
+
+  it('a function that declares the record gets it; one that declares only the value gets the value', () => {
+    const seen: string[] = []
+    const t = new Topology('app')
+    t.stream<Payment>('in')
+      .peek((p, r) => seen.push(`${r.topic}-${r.partition}@${r.offset} t=${r.timestamp} ${p.card}`))
+      .filter(function onlyValue(p) {
+        // A function expression with one parameter: called with the value alone.
+        // biome-ignore lint/complexity/noArguments: the test checks what the step passes
+        seen.push(`args=${arguments.length}`)
+        return p.amount > 0
+      })
+      .mapValues((p, r) => ({ ...p, offset: r.offset }))
+      .filter((...args: unknown[]) => args.length === 2) // rest parameters: the record is passed
+      .to('out')
+    const d = new TestDriver(t)
+    d.pipe('in', { card: 'a', amount: 5 }, { timestamp: 7 })
+    d.pipe('in', { card: 'b', amount: -1 }, { timestamp: 8 })
+    assert.deepEqual(seen, ['in-0@0 t=7 a', 'args=1', 'in-0@1 t=8 b', 'args=1'])
+    assert.deepEqual(d.values('out'), [{ card: 'a', amount: 5, offset: 0 }])
+  })
+
+  it('counts records in and out of every step', () => {
+    const t = new Topology('app')
+    const s = t.stream<Payment>('in', json(), { name: 'src', onError: 'skip' })
+    const big = s.filter((p) => p.amount > 10, { name: 'big' })
+    big.mapValues((p) => p.amount, { name: 'amount' }).to('out', { name: 'sink' })
+    big
+      .flatMapValues((p) => [p, p], { name: 'twice' })
+      .merge(s)
+      .to('all', { name: 'all' })
+    const d = new TestDriver(t)
+    for (const amount of [5, 11, 12, 13]) d.pipe('in', { card: 'c', amount }, { timestamp: amount })
+    d.pipeRaw('in', { key: null, value: Buffer.from('{not json'), timestamp: 20 })
+    const counts = Object.fromEntries([...d.metrics()].map(([id, c]) => [id, [c.in, c.out, c.errors]]))
+    assert.deepEqual(counts, {
+      src: [5, 4, 1],
+      big: [4, 3, 0],
+      amount: [3, 3, 0],
+      sink: [3, 3, 0],
+      twice: [3, 6, 0],
+      'merge-1': [10, 10, 0],
+      all: [10, 10, 0],
+    })
+  })
 })
