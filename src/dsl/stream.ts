@@ -284,6 +284,11 @@ export class Topology {
   }
 }
 
+/**
+ * A stream of records. The stateless verbs take a function of the value and, as a second
+ * parameter, the record (key, timestamp, headers, source position). A function that declares only
+ * the value is called with the value alone, and no record object is built for it.
+ */
 export class Stream<K, V> {
   /** @internal */
   constructor(
