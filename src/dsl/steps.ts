@@ -20,42 +20,37 @@ interface KeyValueOut {
   readonly value: unknown
 }
 
-export class FilterStep implements Step {
-  private readonly record: boolean
+/**
+ * A step around one user function. Each subclass has its own `push`, so each verb's call of the
+ * user function is a call site of its own.
+ */
+abstract class UserFnStep<R> implements Step {
+  /** Whether `fn` takes the record (see takesRecord). */
+  protected readonly record: boolean
   constructor(
-    private readonly fn: ValueFn<boolean>,
-    private readonly next: Step,
+    protected readonly fn: ValueFn<R>,
+    protected readonly next: Step,
   ) {
     this.record = takesRecord(fn)
   }
+  abstract push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void
+}
+
+export class FilterStep extends UserFnStep<boolean> {
   push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
     const f = this.fn
     if (this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v)) this.next.push(k, v, ts, h, o)
   }
 }
 
-export class MapValuesStep implements Step {
-  private readonly record: boolean
-  constructor(
-    private readonly fn: ValueFn<unknown>,
-    private readonly next: Step,
-  ) {
-    this.record = takesRecord(fn)
-  }
+export class MapValuesStep extends UserFnStep<unknown> {
   push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
     const f = this.fn
     this.next.push(k, this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v), ts, h, o)
   }
 }
 
-export class MapStep implements Step {
-  private readonly record: boolean
-  constructor(
-    private readonly fn: ValueFn<KeyValueOut>,
-    private readonly next: Step,
-  ) {
-    this.record = takesRecord(fn)
-  }
+export class MapStep extends UserFnStep<KeyValueOut> {
   push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
     const f = this.fn
     const kv = this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v)
@@ -63,14 +58,7 @@ export class MapStep implements Step {
   }
 }
 
-export class FlatMapStep implements Step {
-  private readonly record: boolean
-  constructor(
-    private readonly fn: ValueFn<Iterable<KeyValueOut>>,
-    private readonly next: Step,
-  ) {
-    this.record = takesRecord(fn)
-  }
+export class FlatMapStep extends UserFnStep<Iterable<KeyValueOut>> {
   push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
     const f = this.fn
     for (const kv of this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v))
@@ -78,28 +66,14 @@ export class FlatMapStep implements Step {
   }
 }
 
-export class FlatMapValuesStep implements Step {
-  private readonly record: boolean
-  constructor(
-    private readonly fn: ValueFn<Iterable<unknown>>,
-    private readonly next: Step,
-  ) {
-    this.record = takesRecord(fn)
-  }
+export class FlatMapValuesStep extends UserFnStep<Iterable<unknown>> {
   push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
     const f = this.fn
     for (const v2 of this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v)) this.next.push(k, v2, ts, h, o)
   }
 }
 
-export class PeekStep implements Step {
-  private readonly record: boolean
-  constructor(
-    private readonly fn: ValueFn<void>,
-    private readonly next: Step,
-  ) {
-    this.record = takesRecord(fn)
-  }
+export class PeekStep extends UserFnStep<void> {
   push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
     const f = this.fn
     if (this.record) f(v, recordOf(k, v, ts, h, o))
@@ -109,42 +83,21 @@ export class PeekStep implements Step {
 }
 
 /** selectKey and groupBy: a new key from the value (and record). */
-export class SelectKeyStep implements Step {
-  private readonly record: boolean
-  constructor(
-    private readonly fn: ValueFn<unknown>,
-    private readonly next: Step,
-  ) {
-    this.record = takesRecord(fn)
-  }
+export class SelectKeyStep extends UserFnStep<unknown> {
   push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
     const f = this.fn
     this.next.push(this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v), v, ts, h, o)
   }
 }
 
-export class WithTimestampStep implements Step {
-  private readonly record: boolean
-  constructor(
-    private readonly fn: ValueFn<number>,
-    private readonly next: Step,
-  ) {
-    this.record = takesRecord(fn)
-  }
+export class WithTimestampStep extends UserFnStep<number> {
   push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
     const f = this.fn
     this.next.push(k, v, this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v), h, o)
   }
 }
 
-export class WithHeadersStep implements Step {
-  private readonly record: boolean
-  constructor(
-    private readonly fn: ValueFn<Headers>,
-    private readonly next: Step,
-  ) {
-    this.record = takesRecord(fn)
-  }
+export class WithHeadersStep extends UserFnStep<Headers> {
   push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
     const f = this.fn
     this.next.push(k, v, ts, this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v), o)
