@@ -9,13 +9,13 @@ import * as crypto from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { isMainThread, parentPort, Worker } from 'node:worker_threads'
 import type { RecordInput } from '../src/core/record.js'
 import { EventLog } from '../src/log/event-log.js'
 import { EmbeddedTransport } from '../src/transport/embedded.js'
 import { KafkaTransport } from '../src/transport/kafka.js'
 import type { Transport } from '../src/transport/transport.js'
+import { median, publishSection } from './support/report.js'
 
 const quick = process.argv.includes('--quick')
 const RECORDS = quick ? 100_000 : 400_000
@@ -28,7 +28,6 @@ const ROUNDS = quick ? 200 : 500
 const RUNS = 3
 
 const SECTION = '## Transport (npm run bench:transport)'
-const docsFile = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url))
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-bench-transport-'))
@@ -196,11 +195,6 @@ async function runOnce(open: () => Promise<Env>, run: number): Promise<Result> {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y)
-  return s[Math.floor(s.length / 2)]!
-}
-
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')
 
 async function main(): Promise<void> {
@@ -243,18 +237,7 @@ async function main(): Promise<void> {
     rows,
     '',
   ].join('\n')
-  let doc = fs.existsSync(docsFile) ? fs.readFileSync(docsFile, 'utf8') : '# Benchmarks\n'
-  const start = doc.indexOf(SECTION)
-  if (start >= 0) {
-    const next = doc.indexOf('\n## ', start + SECTION.length)
-    doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '')
-  } else {
-    doc = `${doc.trimEnd()}\n\n${section}`
-  }
-  fs.writeFileSync(docsFile, doc.endsWith('\n') ? doc : `${doc}\n`)
-  process.stdout.write(
-    `${rows}\n\n(${seconds.toFixed(0)} s; written to ${path.relative(process.cwd(), docsFile)})\n`,
-  )
+  publishSection(SECTION, section, rows, seconds)
 }
 
 if (isMainThread) await main()

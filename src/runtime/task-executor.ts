@@ -609,12 +609,13 @@ export class TaskExecutor {
     try {
       fn()
     } catch (err) {
-      if (err instanceof StepFailure) throw err
       this.onError(node.id, node.errorPolicy, this.countersOf(node.id), err)
     }
   }
 
   private onError(step: string, policy: ErrorPolicy, counters: StepCounters, err: unknown): void {
+    // A later step's failure passes up through this step's catch unchanged.
+    if (err instanceof StepFailure) throw err
     counters.errors++
     const source = this.current ?? {
       topic: '(timer)',
@@ -745,7 +746,6 @@ class UserStep implements Step {
     try {
       this.step.push(k, v, ts, h, o)
     } catch (err) {
-      if (err instanceof StepFailure) throw err
       this.fail(err)
     }
   }
@@ -825,7 +825,6 @@ class ProcessInput implements Step {
       if (this.input < 0) this.processor.process(record, this.ctx)
       else this.processor.processFrom!(this.input, record, this.ctx)
     } catch (err) {
-      if (err instanceof StepFailure) throw err
       this.fail(err)
     }
   }
