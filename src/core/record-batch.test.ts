@@ -25,6 +25,7 @@ import {
   isControl,
   isTransactional,
   lastOffsetOf,
+  RecordBatchBuilder,
   readBatchHeader,
   setBaseOffset,
   setBatchDecompressor,
@@ -766,5 +767,111 @@ describe('record batch v2', () => {
       assert.equal(reference(batch), 'CORRUPT_RECORD')
       assert.equal(outcome(batch), 'CORRUPT_RECORD')
     })
+  })
+})
+
+describe('RecordBatchBuilder', () => {
+  // Text fields: ASCII, and text whose UTF-8 is longer than its length (the varint guesses move).
+  const text = fc.oneof(
+    fc.string({ maxLength: 80 }),
+    fc.string({ unit: 'grapheme', maxLength: 80 }),
+    fc.string({ unit: 'binary', maxLength: 200 }),
+  )
+  const field = fc.oneof(fc.constant(null), bytes(200), text)
+  const added = fc.record({
+    key: field,
+    value: field,
+    timestamp,
+    headers: fc.array(
+      fc.record(
+        { key: fc.string({ maxLength: 8 }), value: fc.option(bytes(16), { nil: null }) },
+        { noNullPrototype: true },
+      ),
+      { maxLength: 2 },
+    ),
+  })
+  const asBytes = (f: Buffer | string | null) => (typeof f === 'string' ? Buffer.from(f, 'utf8') : f)
+
+  it('builds the batch that decodes to the records added, text as UTF-8, timestamps exact', () => {
+    fc.assert(
+      fc.property(fc.array(added, { minLength: 1, maxLength: 20 }), fc.nat(1000), (records, sequence) => {
+        const builder = new RecordBatchBuilder(limits.batchBytesMax, 64)
+        for (const r of records) assert.equal(builder.add(r.key, r.value, r.timestamp, r.headers), true)
+        assert.equal(builder.length, records.length)
+        const batch = builder.build({
+          producerId: 9,
+          producerEpoch: 2,
+          baseSequence: sequence,
+          transactional: true,
+        })
+        assert.equal(builder.sizeBytes, batch.length)
+        const header = readBatchHeader(batch, 0)
+        assert.equal(header.sizeBytes, batch.length)
+        assert.ok(batchCrcValid(batch, 0, header.sizeBytes))
+        assert.equal(header.recordCount, records.length)
+        assert.equal(header.lastOffsetDelta, records.length - 1)
+        assert.equal(header.baseTimestamp, records[0]!.timestamp) // the first record's, as Kafka's producer
+        assert.equal(header.maxTimestamp, Math.max(...records.map((r) => r.timestamp)))
+        assert.equal(header.producerId, 9)
+        assert.equal(header.baseSequence, sequence)
+        assert.ok(isTransactional(header))
+        const out: LogRecord[] = []
+        decodeBatchRecords(batch, 0, header, 't', 0, out)
+        assert.deepEqual(
+          out.map((r) => [r.offset, r.timestamp, r.key, r.value, r.headers]),
+          records.map((r, i) => [i, r.timestamp, asBytes(r.key), asBytes(r.value), r.headers]),
+        )
+        // Records that encodeRecordBatch takes give the same bytes when the first time is the least.
+        if (records.every((r) => r.timestamp >= records[0]!.timestamp)) {
+          const same = encodeRecordBatch({
+            records: records.map((r) => ({ ...r, key: asBytes(r.key), value: asBytes(r.value) })),
+            producerId: 9,
+            producerEpoch: 2,
+            baseSequence: sequence,
+            transactional: true,
+          })
+          assert.deepEqual(batch, same)
+        }
+      }),
+    )
+  })
+
+  it('build again rewrites the header in place (a new sequence), the CRC still right', () => {
+    const builder = new RecordBatchBuilder()
+    builder.add('k', 'v', 5, undefined)
+    builder.build({ baseSequence: 1 })
+    const again = builder.build({ baseSequence: 40 })
+    assert.equal(readBatchHeader(again, 0).baseSequence, 40)
+    assert.ok(batchCrcValid(again, 0, again.length))
+  })
+
+  it('says a record does not fit past bytesMax, and keeps the batch as it was', () => {
+    const builder = new RecordBatchBuilder(BATCH_HEADER_BYTES + 60)
+    assert.equal(builder.add(null, 'x'.repeat(40), 1, undefined), true)
+    const size = builder.sizeBytes
+    assert.equal(builder.add(null, 'y'.repeat(40), 2, undefined), false)
+    assert.equal(builder.sizeBytes, size)
+    assert.equal(builder.length, 1)
+    const out: LogRecord[] = []
+    const batch = builder.build()
+    decodeBatchRecords(batch, 0, readBatchHeader(batch, 0), 't', 0, out)
+    assert.deepEqual(
+      out.map((r) => r.value?.toString()),
+      ['x'.repeat(40)],
+    )
+    const alone = new RecordBatchBuilder(BATCH_HEADER_BYTES + 10)
+    assert.throws(() => alone.add(null, 'z'.repeat(40), 1, undefined), { code: 'BATCH_TOO_LARGE' })
+  })
+
+  it('refuses a record or key over the limits, and an empty build', () => {
+    const builder = new RecordBatchBuilder()
+    assert.throws(() => builder.add(Buffer.alloc(limits.keyBytesMax + 1), null, 1, undefined), {
+      code: 'RECORD_TOO_LARGE',
+    })
+    assert.throws(() => builder.add(null, 'v'.repeat(limits.recordBytesMax), 1, undefined), {
+      code: 'RECORD_TOO_LARGE',
+    })
+    assert.equal(builder.length, 0)
+    assert.throws(() => builder.build(), { code: 'INVALID_RECORD' })
   })
 })

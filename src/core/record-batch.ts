@@ -222,22 +222,12 @@ export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = l
     )
   }
   const buf = opts.allocate === undefined ? Buffer.allocUnsafe(total) : opts.allocate(total)
-  writeInt64(buf, 0, opts.baseOffset ?? 0)
-  buf.writeInt32BE(total - BATCH_LOG_OVERHEAD, OFF_BATCH_LENGTH)
-  buf.writeInt32BE(opts.partitionLeaderEpoch ?? 0, OFF_LEADER_EPOCH)
-  buf.writeInt8(MAGIC, OFF_MAGIC)
-  let attributes = 0
-  if (opts.transactional) attributes |= ATTR_TRANSACTIONAL
-  if (opts.control) attributes |= ATTR_CONTROL
-  buf.writeInt16BE(attributes, OFF_ATTRIBUTES)
-  const lastDelta = opts.lastOffsetDelta ?? (deltas ? deltas[n - 1]! : n - 1)
-  buf.writeInt32BE(lastDelta, OFF_LAST_OFFSET_DELTA)
-  writeInt64(buf, OFF_BASE_TIMESTAMP, baseTimestamp)
-  writeInt64(buf, OFF_MAX_TIMESTAMP, maxTimestamp)
-  writeInt64(buf, OFF_PRODUCER_ID, opts.producerId ?? NO_PRODUCER_ID)
-  buf.writeInt16BE(opts.producerEpoch ?? NO_PRODUCER_EPOCH, OFF_PRODUCER_EPOCH)
-  buf.writeInt32BE(opts.baseSequence ?? NO_SEQUENCE, OFF_BASE_SEQUENCE)
-  buf.writeInt32BE(n, OFF_RECORD_COUNT)
+  writeBatchHeader(buf, total, opts, {
+    lastOffsetDelta: opts.lastOffsetDelta ?? (deltas ? deltas[n - 1]! : n - 1),
+    baseTimestamp,
+    maxTimestamp,
+    recordCount: n,
+  })
   let pos = BATCH_HEADER_BYTES
   for (let i = 0; i < n; i++) {
     const r = records[i]!
@@ -262,18 +252,208 @@ export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = l
     pos = writeBytesField(buf, pos, r.value)
     const headers = r.headers
     if (headers === undefined || headers.length === 0) buf[pos++] = 0
-    else {
-      pos = writeVarint(buf, pos, headers.length)
-      for (const h of headers) {
-        const keyLen = Buffer.byteLength(h.key)
-        pos = writeVarint(buf, pos, keyLen)
-        pos += buf.write(h.key, pos)
-        pos = writeBytesField(buf, pos, h.value)
-      }
-    }
+    else pos = writeHeaders(buf, pos, headers)
   }
   buf.writeUInt32BE(crc32c(buf, CRC_START, total), OFF_CRC)
   return buf
+}
+
+/** What a producer sends as one batch: records, or a batch built as they came. */
+export type RecordsToSend = readonly RecordInput[] | RecordBatchBuilder
+
+/** The producer's fields of a batch header, and where the batch sits. */
+export interface BatchProducerFields {
+  readonly baseOffset?: number
+  readonly producerId?: number
+  readonly producerEpoch?: number
+  readonly baseSequence?: number
+  readonly transactional?: boolean
+  readonly control?: boolean
+  readonly partitionLeaderEpoch?: number
+}
+
+/** Writes the 61-byte header of a batch of `total` bytes, all but the CRC. */
+function writeBatchHeader(
+  buf: Buffer,
+  total: number,
+  fields: BatchProducerFields,
+  records: { lastOffsetDelta: number; baseTimestamp: number; maxTimestamp: number; recordCount: number },
+): void {
+  writeInt64(buf, 0, fields.baseOffset ?? 0)
+  buf.writeInt32BE(total - BATCH_LOG_OVERHEAD, OFF_BATCH_LENGTH)
+  buf.writeInt32BE(fields.partitionLeaderEpoch ?? 0, OFF_LEADER_EPOCH)
+  buf.writeInt8(MAGIC, OFF_MAGIC)
+  let attributes = 0
+  if (fields.transactional) attributes |= ATTR_TRANSACTIONAL
+  if (fields.control) attributes |= ATTR_CONTROL
+  buf.writeInt16BE(attributes, OFF_ATTRIBUTES)
+  buf.writeInt32BE(records.lastOffsetDelta, OFF_LAST_OFFSET_DELTA)
+  writeInt64(buf, OFF_BASE_TIMESTAMP, records.baseTimestamp)
+  writeInt64(buf, OFF_MAX_TIMESTAMP, records.maxTimestamp)
+  writeInt64(buf, OFF_PRODUCER_ID, fields.producerId ?? NO_PRODUCER_ID)
+  buf.writeInt16BE(fields.producerEpoch ?? NO_PRODUCER_EPOCH, OFF_PRODUCER_EPOCH)
+  buf.writeInt32BE(fields.baseSequence ?? NO_SEQUENCE, OFF_BASE_SEQUENCE)
+  buf.writeInt32BE(records.recordCount, OFF_RECORD_COUNT)
+}
+
+/**
+ * Builds one uncompressed v2 batch a record at a time, as Kafka's producer does in its
+ * accumulator: each record is written into the batch's buffer when it is added, so nothing per
+ * record lives on until the batch is sent. Keys and values are bytes, or text written as UTF-8
+ * straight into the batch (no Buffer per record). The header (producer id, epoch, sequence) and
+ * the CRC are written by `build`, when the sender knows them.
+ */
+export class RecordBatchBuilder {
+  private buf: Buffer
+  private end = BATCH_HEADER_BYTES
+  private count = 0
+  private baseTimestamp = 0
+  private maxTimestamp = Number.NEGATIVE_INFINITY
+
+  /** `bytesMax` bounds the batch; `add` says when a record would not fit. */
+  constructor(
+    private readonly bytesMax: number = limits.batchBytesMax,
+    initialBytes = 16 * 1024,
+  ) {
+    this.buf = Buffer.allocUnsafe(Math.max(BATCH_HEADER_BYTES + 64, Math.min(initialBytes, bytesMax)))
+  }
+
+  /** Records added so far. */
+  get length(): number {
+    return this.count
+  }
+
+  /** Bytes of the batch as it stands, header included. */
+  get sizeBytes(): number {
+    return this.end
+  }
+
+  /**
+   * Adds a record; false (and nothing added) when it would take the batch past `bytesMax`: start
+   * another batch for it. Throws RECORD_TOO_LARGE for a record or key over the limits.
+   */
+  add(
+    key: Buffer | string | null,
+    value: Buffer | string | null,
+    timestamp: number,
+    headers: readonly RecordHeader[] | undefined,
+  ): boolean {
+    const first = this.count === 0
+    const timestampDelta = first ? 0 : timestamp - this.baseTimestamp
+    const offsetDelta = this.count
+    // The most the record can take: text is at most 3 bytes per UTF-16 unit.
+    const keyMax = key === null ? 0 : typeof key === 'string' ? 3 * key.length : key.length
+    const valueMax = value === null ? 0 : typeof value === 'string' ? 3 * value.length : value.length
+    const headersMax = headers === undefined || headers.length === 0 ? 1 : headersSize(headers)
+    this.ensure(this.end + 5 + 1 + 10 + 5 + 5 + keyMax + 5 + valueMax + headersMax)
+    const buf = this.buf
+    // The body's length comes first; reserve its varint at the size text of one byte per
+    // character would give, and move the body when the UTF-8 turns out longer (rare).
+    const bodyGuess =
+      1 +
+      varlongSize(timestampDelta) +
+      varintSize(offsetDelta) +
+      fieldGuess(key) +
+      fieldGuess(value) +
+      headersMax
+    const lengthBytes = varintSize(bodyGuess)
+    const bodyStart = this.end + lengthBytes
+    let pos = bodyStart
+    buf[pos++] = 0 // record attributes: unused
+    pos = writeVarlong(buf, pos, timestampDelta)
+    pos = writeVarint(buf, pos, offsetDelta)
+    const keyStart = pos
+    pos = writeField(buf, pos, key)
+    const keyBytes = key === null ? 0 : pos - keyStart - varintSize(key.length)
+    pos = writeField(buf, pos, value)
+    if (headers === undefined || headers.length === 0) buf[pos++] = 0
+    else pos = writeHeaders(buf, pos, headers)
+    const body = pos - bodyStart
+    if (keyBytes > limits.keyBytesMax) {
+      throw new EddyError(
+        'RECORD_TOO_LARGE',
+        `a ${keyBytes}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}: use a shorter key`,
+      )
+    }
+    if (body > limits.recordBytesMax) {
+      throw new EddyError(
+        'RECORD_TOO_LARGE',
+        `a record of ${body} bytes; the limit is ${limits.recordBytesMax} (limits.recordBytesMax)`,
+      )
+    }
+    const actualLengthBytes = varintSize(body)
+    if (actualLengthBytes !== lengthBytes) buf.copyWithin(this.end + actualLengthBytes, bodyStart, pos)
+    const recordEnd = this.end + actualLengthBytes + body
+    if (recordEnd > this.bytesMax) {
+      if (first) {
+        throw new EddyError(
+          'BATCH_TOO_LARGE',
+          `a record of ${body} bytes does not fit a batch of at most ${this.bytesMax} bytes`,
+        )
+      }
+      return false
+    }
+    writeVarint(buf, this.end, body)
+    this.end = recordEnd
+    if (first) this.baseTimestamp = timestamp
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp
+    this.count++
+    return true
+  }
+
+  /**
+   * The batch, header and CRC written with these producer fields. The builder keeps the bytes:
+   * `build` again (say, with a new sequence) rewrites the header in place; add no more records.
+   */
+  build(fields: BatchProducerFields = {}): Buffer {
+    if (this.count === 0) throw new EddyError('INVALID_RECORD', 'a record batch needs at least one record')
+    const buf = this.buf
+    const total = this.end
+    writeBatchHeader(buf, total, fields, {
+      lastOffsetDelta: this.count - 1,
+      baseTimestamp: this.baseTimestamp,
+      maxTimestamp: this.maxTimestamp,
+      recordCount: this.count,
+    })
+    buf.writeUInt32BE(crc32c(buf, CRC_START, total), OFF_CRC)
+    return buf.subarray(0, total)
+  }
+
+  private ensure(bytes: number): void {
+    if (bytes <= this.buf.length) return
+    const grown = Buffer.allocUnsafe(Math.max(bytes, this.buf.length * 2))
+    this.buf.copy(grown, 0, 0, this.end)
+    this.buf = grown
+  }
+}
+
+/** A field's bytes if its text is one byte per character (exact for bytes). */
+function fieldGuess(field: Buffer | string | null): number {
+  return field === null ? 1 : varintSize(field.length) + field.length
+}
+
+/** Writes a key or value field (varint length, then bytes; text as UTF-8); returns the end. */
+function writeField(buf: Buffer, pos: number, field: Buffer | string | null): number {
+  if (field === null || typeof field !== 'string') return writeBytesField(buf, pos, field)
+  // The length varint is reserved for one byte per character, the written text moved if longer.
+  const guessBytes = varintSize(field.length)
+  const written = field.length === 0 ? 0 : buf.write(field, pos + guessBytes)
+  const lengthBytes = varintSize(written)
+  if (lengthBytes !== guessBytes)
+    buf.copyWithin(pos + lengthBytes, pos + guessBytes, pos + guessBytes + written)
+  writeVarint(buf, pos, written)
+  return pos + lengthBytes + written
+}
+
+function writeHeaders(buf: Buffer, pos: number, headers: readonly RecordHeader[]): number {
+  pos = writeVarint(buf, pos, headers.length)
+  for (const h of headers) {
+    const keyLen = Buffer.byteLength(h.key)
+    pos = writeVarint(buf, pos, keyLen)
+    pos += buf.write(h.key, pos)
+    pos = writeBytesField(buf, pos, h.value)
+  }
+  return pos
 }
 
 /**

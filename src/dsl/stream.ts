@@ -805,10 +805,14 @@ export class Stream<K, V> {
   }
 
   /**
-   * Writes the stream to a topic.
+   * Writes the stream to a topic. `onError` applies to a record that cannot be serialized or
+   * written (say, one past limits.recordBytesMax), as Kafka Streams' production exception handler.
    * @example alerts.to('alerts')
    */
-  to(topic: string, opts?: { name?: string; keySerde?: Serde<K>; valueSerde?: Serde<V> }): void {
+  to(
+    topic: string,
+    opts?: { name?: string; keySerde?: Serde<K>; valueSerde?: Serde<V>; onError?: OnError },
+  ): void {
     const id =
       opts?.name !== undefined
         ? this.topology.id('to', opts.name)
@@ -818,7 +822,7 @@ export class Stream<K, V> {
       id,
       label: 'to',
       parents: [this.nodeId],
-      errorPolicy: { kind: 'fail' },
+      errorPolicy: policyOf(opts?.onError),
       target: {
         type: 'topic',
         topic,
@@ -1151,8 +1155,14 @@ export class Table<out K, out V> {
    * Writes every change to a topic, deletes as tombstones: a compacted topic then holds the table.
    * @example totals.to('totals')
    */
-  to(topic: string, opts?: { name?: string; keySerde?: Serde<K>; valueSerde?: Serde<V> }): void {
-    this.changes().to(topic, opts as { name?: string; keySerde?: Serde<K>; valueSerde?: Serde<V | null> })
+  to(
+    topic: string,
+    opts?: { name?: string; keySerde?: Serde<K>; valueSerde?: Serde<V>; onError?: OnError },
+  ): void {
+    this.changes().to(
+      topic,
+      opts as { name?: string; keySerde?: Serde<K>; valueSerde?: Serde<V | null>; onError?: OnError },
+    )
   }
 
   /**

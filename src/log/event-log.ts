@@ -7,7 +7,8 @@ import * as path from 'node:path'
 import { type Clock, systemClock } from '../core/clock.js'
 import { EddyError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
-import type { LogRecord, RecordInput } from '../core/record.js'
+import type { LogRecord } from '../core/record.js'
+import type { RecordsToSend } from '../core/record-batch.js'
 import { validateTopicName } from '../core/topic-name.js'
 import { type CompactionResult, Compactor } from './compactor.js'
 import { DataDirLock } from './data-dir-lock.js'
@@ -300,7 +301,7 @@ export class EventLog {
   append(
     topic: string,
     partition: number,
-    records: readonly RecordInput[],
+    records: RecordsToSend,
     producer?: ProducerFields,
   ): Promise<AppendResult> {
     try {

@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.js'
 import { crc32c } from '../core/crc32c.js'
 import { EddyError, isEddyError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
-import type { LogRecord, RecordInput } from '../core/record.js'
+import type { LogRecord } from '../core/record.js'
 import {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
@@ -21,6 +21,8 @@ import {
   decodeBatchRecords,
   encodeControlBatch,
   encodeRecordBatch,
+  RecordBatchBuilder,
+  type RecordsToSend,
   readBatchHeader,
   setBaseOffset,
 } from '../core/record-batch.js'
@@ -202,20 +204,23 @@ export class PartitionLog {
 
   // ---- appending -------------------------------------------------------------------------
 
-  /** Encodes and appends records as one batch. */
-  appendRecords(records: readonly RecordInput[], producer?: ProducerFields): Promise<AppendResult> {
+  /** Encodes and appends records as one batch (a built batch gets its producer fields). */
+  appendRecords(records: RecordsToSend, producer?: ProducerFields): Promise<AppendResult> {
     let batch: Buffer
     try {
-      batch = encodeRecordBatch({
-        records,
-        defaultTimestamp: this.clock.nowMs(),
-        producerId: producer?.producerId,
-        producerEpoch: producer?.producerEpoch,
-        baseSequence: producer?.baseSequence,
-        transactional: producer?.transactional,
-        allocate: encodeScratch,
-        keyBytesMax: limits.keyBytesMax,
-      })
+      batch =
+        records instanceof RecordBatchBuilder
+          ? records.build({ ...producer })
+          : encodeRecordBatch({
+              records,
+              defaultTimestamp: this.clock.nowMs(),
+              producerId: producer?.producerId,
+              producerEpoch: producer?.producerEpoch,
+              baseSequence: producer?.baseSequence,
+              transactional: producer?.transactional,
+              allocate: encodeScratch,
+              keyBytesMax: limits.keyBytesMax,
+            })
     } catch (err) {
       // The encoder does not know where the records were going.
       const sized = isEddyError(err, 'RECORD_TOO_LARGE') || isEddyError(err, 'BATCH_TOO_LARGE')

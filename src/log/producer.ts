@@ -2,7 +2,7 @@
 // Idempotent producers number their batches per partition so the log drops retried duplicates
 // and refuses gaps; transactional ones also go through the coordinator, as a Kafka client does.
 import { EddyError } from '../core/errors.js'
-import type { RecordInput } from '../core/record.js'
+import type { RecordsToSend } from '../core/record-batch.js'
 import type { EventLog } from './event-log.js'
 import type { OffsetCommitInput } from './group-offsets.js'
 import type { PartitionLog } from './partition-log.js'
@@ -89,7 +89,7 @@ export class Producer {
   }
 
   /** Appends records to a partition as one batch; inside a transaction, adds the partition first. */
-  send(topic: string, partition: number, records: readonly RecordInput[]): Promise<AppendResult> {
+  send(topic: string, partition: number, records: RecordsToSend): Promise<AppendResult> {
     try {
       this.txn.checkUsable()
       if (this.transactionalId === null) return this.txn.track(this.appendNow(topic, partition, records))
@@ -161,11 +161,7 @@ export class Producer {
   }
 
   /** Appends now, with the partition's next sequence; the sequence advances only if the batch was written. */
-  private appendNow(
-    topic: string,
-    partition: number,
-    records: readonly RecordInput[],
-  ): Promise<AppendResult> {
+  private appendNow(topic: string, partition: number, records: RecordsToSend): Promise<AppendResult> {
     this.txn.checkUsable()
     const p = this.log.partition(topic, partition)
     if (!this.idempotent) return p.appendRecords(records)
@@ -182,7 +178,7 @@ export class Producer {
     p: PartitionLog,
     topic: string,
     partition: number,
-    records: readonly RecordInput[],
+    records: RecordsToSend,
     baseSequence: number,
   ): Promise<AppendResult> {
     const identity = { producerId: this.id, producerEpoch: this.epoch, baseSequence }

@@ -5,11 +5,12 @@
 // so a restart finishes what a crash interrupted: Prepare* is completed, Ongoing is aborted.
 import { EddyError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
-import type { LogRecord, RecordInput } from '../core/record.js'
+import type { LogRecord } from '../core/record.js'
 import {
   ATTR_CONTROL,
   ATTR_TRANSACTIONAL,
   decodeBatchRecords,
+  type RecordsToSend,
   readBatchHeader,
 } from '../core/record-batch.js'
 import type { EventLog } from './event-log.js'
@@ -318,7 +319,7 @@ export class TransactionCoordinator {
     producer: TransactionalProducer & { readonly baseSequence: number },
     topic: string,
     partition: number,
-    records: readonly RecordInput[],
+    records: RecordsToSend,
   ): Promise<AppendResult> {
     try {
       const p = this.checkTransactionalAppend(producer, topic, partition)

@@ -763,16 +763,12 @@ class TopicSink implements Step {
   ) {}
   push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[]): void {
     this.counters.in++
-    let key: Buffer | null
-    let value: Buffer | null
     try {
-      key = this.keySerde.serialize(k)
-      value = this.valueSerde.serialize(v)
+      // The output refuses a record past the limits here, so the policy sees it with its source.
+      this.output.send(this.topic, this.keySerde.serialize(k), this.valueSerde.serialize(v), ts, h)
     } catch (err) {
       this.fail(err)
-      return
     }
-    this.output.send(this.topic, key, value, ts, h)
   }
 }
 

@@ -7,7 +7,12 @@ import type { ConnectionPool } from '@platformatic/kafka'
 import { EddyError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import type { RecordInput } from '../core/record.js'
-import { BATCH_HEADER_BYTES, encodeRecordBatch } from '../core/record-batch.js'
+import {
+  BATCH_HEADER_BYTES,
+  encodeRecordBatch,
+  RecordBatchBuilder,
+  type RecordsToSend,
+} from '../core/record-batch.js'
 import { ProducerTransactions } from '../log/producer-transactions.js'
 import { KafkaErrors, type ResponseOf } from '../protocol/index.js'
 import { backoffMs, CoordinatorType, type KafkaCluster, kafkaError, Retriable } from './kafka-cluster.js'
@@ -31,7 +36,7 @@ const SEQUENCE_LOST: ReadonlySet<number> = new Set([
 ])
 
 interface Batch {
-  readonly records: readonly RecordInput[]
+  readonly records: RecordsToSend
   readonly resolve: () => void
   readonly reject: (err: unknown) => void
   readonly retryDeadline: number
@@ -142,7 +147,7 @@ export class KafkaProducer implements TransportProducer {
     return this.epoch
   }
 
-  send(topic: string, partition: number, records: readonly RecordInput[]): Promise<void> {
+  send(topic: string, partition: number, records: RecordsToSend): Promise<void> {
     try {
       this.txn.checkUsable()
       if (this.transactionalId === null) return this.txn.track(this.enqueue(topic, partition, records))
@@ -370,7 +375,7 @@ export class KafkaProducer implements TransportProducer {
   // ---- sending -----------------------------------------------------------------------------
 
   /** Queues the records as one batch, or as several when they would pass limits.kafkaBatchBytesMax. */
-  private async enqueue(topic: string, partition: number, records: readonly RecordInput[]): Promise<void> {
+  private async enqueue(topic: string, partition: number, records: RecordsToSend): Promise<void> {
     await this.cluster.partitionOf(topic, partition)
     const k = tpKey(topic, partition)
     let q = this.queues.get(k)
@@ -455,13 +460,16 @@ export class KafkaProducer implements TransportProducer {
       if (b.bytes === null) {
         const sequence = this.sequences.get(tpKey(q.topic, q.partition)) ?? 0
         try {
-          b.bytes = encodeRecordBatch({
-            records: b.records,
+          const fields = {
             producerId: this.id,
             producerEpoch: this.epoch,
             baseSequence: sequence,
             transactional: this.transactionalId !== null,
-          })
+          }
+          b.bytes =
+            b.records instanceof RecordBatchBuilder
+              ? b.records.build(fields)
+              : encodeRecordBatch({ records: b.records, ...fields })
           b.sequence = sequence
         } catch (err) {
           q.batches.shift()
@@ -589,7 +597,14 @@ function recordBytesBound(r: RecordInput): number {
 }
 
 /** The records in runs that each fit a batch of limits.kafkaBatchBytesMax (a bigger record alone). */
-function chunks(records: readonly RecordInput[]): (readonly RecordInput[])[] {
+function chunks(records: RecordsToSend): RecordsToSend[] {
+  if (records instanceof RecordBatchBuilder) {
+    if (records.sizeBytes <= limits.kafkaBatchBytesMax) return [records]
+    throw new EddyError(
+      'BATCH_TOO_LARGE',
+      `a built batch of ${records.sizeBytes} bytes; Kafka takes at most ${limits.kafkaBatchBytesMax} (limits.kafkaBatchBytesMax): build smaller batches`,
+    )
+  }
   const room = limits.kafkaBatchBytesMax - BATCH_HEADER_BYTES
   const out: RecordInput[][] = []
   let current: RecordInput[] = []

@@ -1,7 +1,8 @@
 // The processor's view of a log: one contract, two implementations — `embedded` (the in-process
 // log) and `kafka` (a Kafka client for Eddy's broker or any Kafka cluster). Both pass the suite in
 // test/transport/conformance.ts.
-import type { LogRecord, RecordInput } from '../core/record.js'
+import type { LogRecord } from '../core/record.js'
+import type { RecordsToSend } from '../core/record-batch.js'
 import type { IsolationLevel } from '../log/types.js'
 
 export interface TopicSpec {
@@ -33,7 +34,8 @@ export interface TopicPartitionOffset {
 
 /** A producer: idempotent always; transactional when created with a transactional id. */
 export interface TransportProducer {
-  send(topic: string, partition: number, records: readonly RecordInput[]): Promise<void>
+  /** Records, or a batch built as they came (`RecordBatchBuilder`): one batch, in order. */
+  send(topic: string, partition: number, records: RecordsToSend): Promise<void>
   beginTransaction(): void
   /**
    * Adds consumer offsets to the open transaction: they commit with the records. With `member`,

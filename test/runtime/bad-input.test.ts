@@ -4,6 +4,7 @@
 // record, and nothing from that record on is committed.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import { limits } from '../../src/core/limits.js'
 import type { LogRecord } from '../../src/core/record.js'
 import { app, json, ProcessingError } from '../../src/index.js'
 import type { EventLog } from '../../src/log/event-log.js'
@@ -143,5 +144,53 @@ describe('bad input at the source', () => {
       Array.from({ length: again.length }, (_, i) => i),
       'still no duplicate, in order',
     )
+  })
+})
+
+describe('a result the output topic cannot take', () => {
+  after(cleanup)
+  // One result past limits.recordBytesMax: the sink refuses it as it is written, with its source.
+  const HUGE_SEQ = 7
+  const build = (id: string, dataDir: string, onError?: { deadLetter: string }) => {
+    const a = app({ id, dataDir, commitIntervalMs: 20 })
+    a.stream<Reading, string>('readings', json<Reading>())
+      .mapValues((r) => ({ seq: r.seq, note: r.seq === HUGE_SEQ ? 'x'.repeat(limits.recordBytesMax) : '' }))
+      .to('notes', { name: 'write-notes', ...(onError ? { onError } : {}) })
+    return a
+  }
+
+  it('deadLetter on the sink: the record goes to the DLQ with its source; the others are written', async () => {
+    const dataDir = tmpDir('sink-dlq')
+    await writeInputs(dataDir, 'readings', PARTITIONS, readings(20, new Map()))
+    await build('sink-dlq', dataDir, { deadLetter: 'dlq' }).run({ untilIdleMs: 200 })
+    const out = (await readTopic(dataDir, 'notes')).flat()
+    for (let p = 0; p < PARTITIONS; p++) {
+      const mine = out.filter((r) => r.key!.toString() === `sensor-${p}`)
+      const expected = Array.from({ length: 20 }, (_, i) => i).filter((i) => i !== HUGE_SEQ)
+      assert.deepEqual(seqs(mine), expected, `every other record of partition ${p}, in order`)
+    }
+    const dlq = (await readTopic(dataDir, 'dlq')).flat()
+    assert.deepEqual(dlq.map((r) => [header(r, 'eddy.step'), header(r, 'eddy.source.offset')]).sort(), [
+      ['write-notes', String(HUGE_SEQ)],
+      ['write-notes', String(HUGE_SEQ)],
+    ])
+    assert.match(header(dlq[0]!, 'eddy.error') ?? '', /limits\.recordBytesMax/)
+  })
+
+  it('fail (default): run() rejects with a ProcessingError naming the sink and the source record', async () => {
+    const dataDir = tmpDir('sink-fail')
+    await writeInputs(
+      dataDir,
+      'readings',
+      1,
+      readings(20, new Map()).filter((i) => i.partition === 0),
+    )
+    await assert.rejects(build('sink-fail', dataDir).run({ untilIdleMs: 200 }), (err: unknown) => {
+      assert.ok(err instanceof ProcessingError, `a ProcessingError, got ${String(err)}`)
+      assert.equal(err.step, 'write-notes')
+      assert.deepEqual(err.source, { topic: 'readings', partition: 0, offset: HUGE_SEQ })
+      assert.match(err.message, /limits\.recordBytesMax/)
+      return true
+    })
   })
 })
