@@ -184,6 +184,8 @@ export interface LookupJoinOptions {
  * version at or before its own time.
  */
 export class LookupJoinProcessor implements Processor<unknown, unknown, unknown, unknown> {
+  /** Keeps keys and values, never the record object: the runtime may reuse it. */
+  readonly borrowsRecords = true
   /** Left records waiting for the grace period, by the time they are due. */
   private readonly due = new DueQueue<string>()
   private seq = 0
@@ -316,6 +318,8 @@ export interface WindowJoinOptions {
  * and time) as long as a partner may still come; the output's time is the later of the two.
  */
 export class WindowJoinProcessor implements Processor<unknown, unknown, unknown, unknown> {
+  /** Keeps keys and values, never the record object: the runtime may reuse it. */
+  readonly borrowsRecords = true
   private readonly leftClose = new DueQueue<unknown>()
   private readonly rightClose = new DueQueue<unknown>()
   /**

@@ -5,6 +5,8 @@ import type { Aggregator } from './aggregators.js'
 
 /** A running aggregate per key; emits the new result after each record (a table's changes). */
 export class KeyedAggregateProcessor<K, V, R> implements Processor<K, V, K, R> {
+  /** Keeps keys and values, never the record object: the runtime may reuse it. */
+  readonly borrowsRecords = true
   constructor(
     private readonly agg: Aggregator<V, unknown, R>,
     private readonly storeName: string,

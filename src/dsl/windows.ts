@@ -162,6 +162,8 @@ export class CloseIndex<K> {
 
 /** Tumbling and hopping windows: state per (key, window start). */
 export class TimeWindowProcessor<K, V, R> implements Processor<K, V, K, WindowResult<K, R>> {
+  /** Keeps keys and values, never the record object: the runtime may reuse it. */
+  readonly borrowsRecords = true
   private readonly index = new CloseIndex<K>()
   private readonly advanceMs: number
   /** The step's store, looked up once (a processor serves one task, with one context). */
@@ -242,6 +244,8 @@ interface SessionState {
 
 /** Session windows: per key, sessions keyed by start, merged when a record bridges them. */
 export class SessionWindowProcessor<K, V, R> implements Processor<K, V, K, WindowResult<K, R>> {
+  /** Keeps keys and values, never the record object: the runtime may reuse it. */
+  readonly borrowsRecords = true
   private readonly index = new CloseIndex<K>()
 
   constructor(
@@ -325,6 +329,8 @@ export class SessionWindowProcessor<K, V, R> implements Processor<K, V, K, Windo
 
 /** Sliding windows: per key, the recent records (timestamp, value), kept while any window needs them. */
 export class SlidingWindowProcessor<K, V, R> implements Processor<K, V, K, WindowResult<K, R>> {
+  /** Keeps keys and values, never the record object: the runtime may reuse it. */
+  readonly borrowsRecords = true
   private readonly index = new CloseIndex<K>()
 
   constructor(

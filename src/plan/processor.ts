@@ -40,6 +40,13 @@ export interface ProcessorContext<KOut, VOut> {
 }
 
 export interface Processor<KIn, VIn, KOut, VOut> {
+  /**
+   * True when the processor keeps no reference to a record object it is given past the call to
+   * `process` or `processFrom` (it may keep the key, value and headers, and pass the record to
+   * `forward`): the runtime then refills one record object per input instead of making one per
+   * record (Flink's object reuse). Default false: a new object each time.
+   */
+  readonly borrowsRecords?: boolean
   /** Called once per task before any record, with stores already restored. */
   init?(ctx: ProcessorContext<KOut, VOut>): void
   process(record: StreamRecord<KIn, VIn>, ctx: ProcessorContext<KOut, VOut>): void

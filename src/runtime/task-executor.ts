@@ -113,6 +113,10 @@ type Fail = (err: unknown) => void
 const NOOP: Push = { push() {} }
 
 /** Hands a StreamRecord (a processor's output) to a push, the record itself as its origin. */
+/** A StreamRecord whose fields the executor may set (a processor's reused input). */
+type MutableRecord = { -readonly [F in keyof AnyRecord]: AnyRecord[F] }
+const NO_ORIGIN: Origin = { topic: '', partition: -1, offset: -1 }
+
 function pushRecord(push: Push, r: AnyRecord): void {
   push.push(r.key, r.value, r.timestamp, r.headers, r)
 }
@@ -806,6 +810,8 @@ class StdoutSink implements Step {
 
 /** One input of a process step. */
 class ProcessInput implements Step {
+  /** The record object refilled for each record, for a processor that only borrows it. */
+  private readonly reused: MutableRecord | null
   constructor(
     private readonly counters: StepCounters,
     private readonly processor: Processor<unknown, unknown, unknown, unknown>,
@@ -813,11 +819,25 @@ class ProcessInput implements Step {
     /** The input's index for processFrom, or -1 to call process. */
     private readonly input: number,
     private readonly fail: Fail,
-  ) {}
+  ) {
+    this.reused = processor.borrowsRecords === true ? recordOf(null, null, 0, [], NO_ORIGIN) : null
+  }
   push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[], o: Origin): void {
     this.counters.in++
     try {
-      const record = recordOf(k, v, ts, h, o)
+      const r = this.reused
+      let record: AnyRecord
+      if (r === null) record = recordOf(k, v, ts, h, o)
+      else {
+        r.key = k
+        r.value = v
+        r.timestamp = ts
+        r.headers = h
+        r.topic = o.topic
+        r.partition = o.partition
+        r.offset = o.offset
+        record = r
+      }
       if (this.input < 0) this.processor.process(record, this.ctx)
       else this.processor.processFrom!(this.input, record, this.ctx)
     } catch (err) {

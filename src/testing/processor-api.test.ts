@@ -41,6 +41,31 @@ function run(
 }
 
 describe('processor API', () => {
+  it('a processor that borrows records gets one refilled object; others get a new record each time', () => {
+    const seen: [boolean, StreamRecord<string | null, string>][] = []
+    class Recorder implements Processor<string | null, string, string | null, string> {
+      constructor(readonly borrowsRecords: boolean) {}
+      process(r: StreamRecord<string | null, string>, ctx: Ctx): void {
+        seen.push([this.borrowsRecords, r])
+        // What it sees is the record of this call, source position included.
+        assert.equal(r.value, `v${r.timestamp}`)
+        assert.equal(r.offset, r.timestamp - 1)
+        ctx.forward(r)
+      }
+    }
+    for (const borrows of [true, false]) {
+      const { send, out } = run(() => new Recorder(borrows))
+      send('a', 'v1', 1)
+      send('b', 'v2', 2)
+      assert.deepEqual(out(), ['v1', 'v2'], 'forwarding the borrowed record sends its values')
+    }
+    const [b1, b2, n1, n2] = seen
+    assert.equal(b1![1], b2![1], 'the same object, refilled')
+    assert.equal(b2![1].value, 'v2')
+    assert.notEqual(n1![1], n2![1], 'a new object each time')
+    assert.equal(n1![1].value, 'v1', 'and it keeps its values')
+  })
+
   it('a processor keeps state in a declared key-value store', () => {
     const { d, send, out } = run(() => new Deduplicate(), [kv('seen')])
     send('a', 'first', 1)
