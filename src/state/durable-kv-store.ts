@@ -30,14 +30,18 @@ export class DurableKeyValueStore<K, V> implements KeyValueStore<K, V>, DurableS
   private cached(id: unknown): CacheEntry<K, V> | undefined {
     const e = this.index.get(id)
     // An entry the cache no longer holds (two identities with the same bytes) is stale.
-    return e !== undefined && this.cache.get(e.id) === e ? e : undefined
+    return e !== undefined && e.live ? e : undefined
   }
 
   get(key: K): V | undefined {
     const e = this.cached(keyIdentity(key))
-    const now = this.clock.nowMs()
+    const ttl = this.spec.ttlMs
+    // The clock is read only for a store with a TTL: most have none, and reads are per record.
     if (e !== undefined)
-      return e.deleted || isExpired(this.spec.ttlMs, e.writtenMs, now) ? undefined : e.value
+      return e.deleted || (ttl !== undefined && isExpired(ttl, e.writtenMs, this.clock.nowMs()))
+        ? undefined
+        : e.value
+    const now = this.clock.nowMs()
     const stored = this.bytes.get(serializeKey(this.spec, key))
     if (stored === undefined) return undefined
     const { serialized, writtenMs } = decodeStoredValue(stored, this.spec.name)

@@ -39,7 +39,7 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
 
   private cached(kw: KeyWindows<K, V> | undefined, start: number): CacheEntry<K, V> | undefined {
     const e = kw?.windows.get(start)
-    return e !== undefined && this.cache.get(e.id) === e ? e : undefined
+    return e !== undefined && e.live ? e : undefined
   }
 
   private keyBytesOf(key: K, kw: KeyWindows<K, V> | undefined): Buffer {
@@ -49,9 +49,13 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
   get(key: K, windowStart: number): V | undefined {
     const kw = this.index.get(keyIdentity(key))
     const e = this.cached(kw, windowStart)
-    const now = this.clock.nowMs()
+    const ttl = this.spec.ttlMs
+    // The clock is read only for a store with a TTL: most have none, and reads are per record.
     if (e !== undefined)
-      return e.deleted || isExpired(this.spec.ttlMs, e.writtenMs, now) ? undefined : e.value
+      return e.deleted || (ttl !== undefined && isExpired(ttl, e.writtenMs, this.clock.nowMs()))
+        ? undefined
+        : e.value
+    const now = this.clock.nowMs()
     const stored = this.bytes.get(windowKey(this.keyBytesOf(key, kw), windowStart, this.spec))
     return stored === undefined ? undefined : this.decodeLive(stored, now)
   }
@@ -125,7 +129,7 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
       merged.set(splitWindowKey(bytesKey, this.spec.name).start, this.spec.valueSerde.deserialize(serialized))
     }
     for (const e of kw?.windows.values() ?? []) {
-      if (this.cache.get(e.id) !== e || e.deleted || isExpired(this.spec.ttlMs, e.writtenMs, now)) continue
+      if (!e.live || e.deleted || isExpired(this.spec.ttlMs, e.writtenMs, now)) continue
       merged.set(e.start, e.value as V)
     }
     yield* [...merged.entries()].sort((a, b) => a[0] - b[0])

@@ -21,6 +21,11 @@ export interface CacheEntry<K, V> {
   dirty: boolean
   /** lmdb holds this key (as of the last persist). */
   inBytes: boolean
+  /**
+   * The cache still holds this entry. A store's own index may outlive it (two key identities
+   * with the same bytes share an entry); this flag says so without a second lookup by `id`.
+   */
+  live: boolean
 }
 
 /** What TaskState needs of every durable store to run the commit cycle. */
@@ -108,6 +113,7 @@ export class WriteCache<K, V> {
         writtenMs: nowMs,
         dirty: false,
         inBytes,
+        live: true,
       }
       this.entries.set(id, e)
     }
@@ -120,6 +126,7 @@ export class WriteCache<K, V> {
     // A delete of a key that only ever lived in the cache needs no tombstone.
     if (deleted && !e.inBytes && !this.pending.has(id)) {
       this.entries.delete(id)
+      e.live = false
       return null
     }
     return e
@@ -168,6 +175,7 @@ export class WriteCache<K, V> {
       if (!e.dirty) {
         if (e.deleted) {
           this.entries.delete(e.id)
+          e.live = false
           evicted.push(e)
           continue
         }
@@ -184,6 +192,7 @@ export class WriteCache<K, V> {
         if (excess <= 0) break
         if (e.dirty) continue
         this.entries.delete(e.id)
+        e.live = false
         evicted.push(e)
         excess--
       }
@@ -192,6 +201,7 @@ export class WriteCache<K, V> {
   }
 
   discard(): void {
+    for (const e of this.entries.values()) e.live = false
     this.entries.clear()
     this.pending.clear()
     this.sizeDelta = 0
