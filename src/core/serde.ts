@@ -1,19 +1,40 @@
 // Serdes turn typed keys and values into the bytes the log stores, at the edges of a pipeline.
 import { EddyError } from './errors.js'
 
+/** Serialized bytes, or text that stands for its UTF-8 bytes. */
+export type Encoded = Buffer | string | null
+
+/** The bytes of an encoded key or value. */
+export function encodedBytes(e: Encoded): Buffer | null {
+  return typeof e === 'string' ? Buffer.from(e, 'utf8') : e
+}
+
 export interface Serde<T> {
   /** A short name for errors and the plan's picture. */
   readonly name: string
   serialize(value: T): Buffer | null
+  /**
+   * Optional, for a serde whose bytes are UTF-8 text (json, string): the text `serialize` would
+   * encode. A topic sink writes it straight into its output batch, with no Buffer per record.
+   */
+  serializeText?(value: T): string | null
   /** Throws when the bytes are not a T; the runtime applies the step's error policy then. */
   deserialize(bytes: Buffer | null): T
 }
 
 /** JSON text in UTF-8; null bytes are null. The type is the caller's promise, as JSON.parse's is. */
 export function json<T>(): Serde<T> {
+  const text = (value: T): string | null => {
+    if (value === null || value === undefined) return null
+    const s = JSON.stringify(value)
+    // JSON.stringify gives undefined for a function or a symbol: no JSON text at all.
+    if (s === undefined) throw new EddyError('INVALID_RECORD', `a ${typeof value} has no JSON form`)
+    return s
+  }
   return {
     name: 'json',
-    serialize: (value) => (value === null || value === undefined ? null : Buffer.from(JSON.stringify(value))),
+    serialize: (value) => encodedBytes(text(value)),
+    serializeText: text,
     deserialize: (bytes) => {
       if (bytes === null) return null as T
       try {
@@ -30,6 +51,7 @@ export function string(): Serde<string> {
   return {
     name: 'string',
     serialize: (value) => (value === null || value === undefined ? null : Buffer.from(value, 'utf8')),
+    serializeText: (value) => (value === null || value === undefined ? null : value),
     deserialize: (bytes) => (bytes === null ? (null as unknown as string) : bytes.toString('utf8')),
   }
 }

@@ -14,6 +14,7 @@ import { EddyError, isEddyError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import { murmur2, partitionForKey, toPositive } from '../core/murmur2.js'
 import type { LogRecord, RecordHeader, RecordInput } from '../core/record.js'
+import type { Encoded } from '../core/serde.js'
 import type { StoreSpec } from '../core/store.js'
 import { type Plan, type SubTopology, sizeTopics } from '../plan/plan.js'
 import type {
@@ -662,23 +663,27 @@ export class AppRunner {
 
   private buffer(
     topic: string,
-    key: Buffer | null,
-    value: Buffer | null,
+    key: Encoded,
+    value: Encoded,
     timestamp: number,
     headers: readonly RecordHeader[],
     explicitPartition?: number,
   ): void {
     const partitions = this.partitionCounts.get(topic) ?? 1
-    // Null keys spread by value, so a replay puts each record where the first run did.
-    const partition =
-      explicitPartition ??
-      (partitions === 1
-        ? 0
-        : key !== null
-          ? partitionForKey(key, partitions)
-          : value === null
-            ? 0
-            : toPositive(murmur2(value)) % partitions)
+    let partition = explicitPartition ?? 0
+    if (explicitPartition === undefined && partitions > 1) {
+      // The hash is of the bytes: text is encoded once, here, and the bytes go on to the batch.
+      if (key !== null) {
+        const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key
+        key = bytes
+        partition = partitionForKey(bytes, partitions)
+      } else if (value !== null) {
+        // Null keys spread by value, so a replay puts each record where the first run did.
+        const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value
+        value = bytes
+        partition = toPositive(murmur2(bytes)) % partitions
+      }
+    }
     const marker = value === null && headers.length > 0 && isWatermarkMarker({ value, headers })
     this.pending.add(topic, partition, key, value, timestamp, headers, marker)
   }

@@ -3,6 +3,7 @@
 // at once, so no object per record lives until the send, and the sender has no encoding left to do.
 import type { RecordHeader } from '../core/record.js'
 import { RecordBatchBuilder } from '../core/record-batch.js'
+import type { Encoded } from '../core/serde.js'
 
 export interface PendingBatches {
   readonly topic: string
@@ -34,8 +35,8 @@ export class OutputBatches {
   add(
     topic: string,
     partition: number,
-    key: Buffer | null,
-    value: Buffer | null,
+    key: Encoded,
+    value: Encoded,
     timestamp: number,
     headers: readonly RecordHeader[],
     marker: boolean,

@@ -4,7 +4,7 @@
 // semantics (time, windows, errors).
 import { EddyError } from '../core/errors.js'
 import type { LogRecord, RecordHeader } from '../core/record.js'
-import type { Serde } from '../core/serde.js'
+import type { Encoded, Serde } from '../core/serde.js'
 import type { KeyValueStore, StoreSpec, WindowStore } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
 import {
@@ -32,8 +32,8 @@ export interface TaskOutput {
   /** Without `partition`, the output picks it from the key. */
   send(
     topic: string,
-    key: Buffer | null,
-    value: Buffer | null,
+    key: Encoded,
+    value: Encoded,
     timestamp: number,
     headers: readonly RecordHeader[],
     partition?: number,
@@ -757,6 +757,9 @@ class UserStep implements Step {
 
 /** Writes records to a topic (a sink, or a repartition topic's writing side). */
 class TopicSink implements Step {
+  /** Text serdes hand over their text: the output writes it into its batch as UTF-8. */
+  private readonly keyText: boolean
+  private readonly valueText: boolean
   constructor(
     private readonly counters: StepCounters,
     private readonly output: TaskOutput,
@@ -764,12 +767,17 @@ class TopicSink implements Step {
     private readonly keySerde: Serde<unknown>,
     private readonly valueSerde: Serde<unknown>,
     private readonly fail: Fail,
-  ) {}
+  ) {
+    this.keyText = keySerde.serializeText !== undefined
+    this.valueText = valueSerde.serializeText !== undefined
+  }
   push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[]): void {
     this.counters.in++
     try {
+      const key = this.keyText ? this.keySerde.serializeText!(k) : this.keySerde.serialize(k)
+      const value = this.valueText ? this.valueSerde.serializeText!(v) : this.valueSerde.serialize(v)
       // The output refuses a record past the limits here, so the policy sees it with its source.
-      this.output.send(this.topic, this.keySerde.serialize(k), this.valueSerde.serialize(v), ts, h)
+      this.output.send(this.topic, key, value, ts, h)
     } catch (err) {
       this.fail(err)
     }

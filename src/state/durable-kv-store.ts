@@ -30,7 +30,7 @@ export class DurableKeyValueStore<K, V> implements KeyValueStore<K, V>, DurableS
   private cached(id: unknown): CacheEntry<K, V> | undefined {
     const e = this.index.get(id)
     // An entry the cache no longer holds (two identities with the same bytes) is stale.
-    return e !== undefined && e.live ? e : undefined
+    return e?.live ? e : undefined
   }
 
   get(key: K): V | undefined {

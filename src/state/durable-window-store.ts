@@ -39,7 +39,7 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
 
   private cached(kw: KeyWindows<K, V> | undefined, start: number): CacheEntry<K, V> | undefined {
     const e = kw?.windows.get(start)
-    return e !== undefined && e.live ? e : undefined
+    return e?.live ? e : undefined
   }
 
   private keyBytesOf(key: K, kw: KeyWindows<K, V> | undefined): Buffer {

@@ -4,7 +4,7 @@
 import { EddyError } from '../core/errors.js'
 import { partitionForKey } from '../core/murmur2.js'
 import type { LogRecord, RecordHeader } from '../core/record.js'
-import type { Serde } from '../core/serde.js'
+import { type Encoded, encodedBytes, type Serde } from '../core/serde.js'
 import type { KeyValueStore, StoreSpec, WindowStore } from '../core/store.js'
 import type { Topology } from '../dsl/stream.js'
 import { type Plan, type SubTopology, sizeTopics } from '../plan/plan.js'
@@ -160,12 +160,14 @@ export class TestDriver {
 
   private send(
     topic: string,
-    key: Buffer | null,
-    value: Buffer | null,
+    encodedKey: Encoded,
+    encodedValue: Encoded,
     timestamp: number,
     headers: readonly RecordHeader[],
     explicitPartition?: number,
   ): void {
+    const key = encodedBytes(encodedKey)
+    const value = encodedBytes(encodedValue)
     const partitions = this.partitionsOf.get(topic) ?? 1
     const partition = explicitPartition ?? (key === null ? 0 : partitionForKey(key, partitions))
     const record: LogRecord = {

@@ -4,7 +4,7 @@
 // synchronously over batches as the runtime drives it: process a batch, then tick and send
 // watermarks downstream.
 import type { LogRecord, RecordHeader } from '../../core/record.js'
-import type { Serde } from '../../core/serde.js'
+import { type Encoded, encodedBytes, type Serde } from '../../core/serde.js'
 import type { Topology } from '../../dsl/stream.js'
 import { Plan } from '../../plan/plan.js'
 import { TaskExecutor, type TaskOutput } from '../../runtime/task-executor.js'
@@ -94,8 +94,8 @@ export class InProcessPipeline {
 
   private send(
     topic: string,
-    key: Buffer | null,
-    value: Buffer | null,
+    key: Encoded,
+    value: Encoded,
     timestamp: number,
     headers: readonly RecordHeader[],
   ): void {
@@ -104,7 +104,15 @@ export class InProcessPipeline {
       this.topicOutputs++
       return
     }
-    inbox.push({ topic, partition: 0, offset: this.offset++, timestamp, key, value, headers })
+    inbox.push({
+      topic,
+      partition: 0,
+      offset: this.offset++,
+      timestamp,
+      key: encodedBytes(key),
+      value: encodedBytes(value),
+      headers,
+    })
   }
 
   /** Processes one record of the source topic (its key and value already objects). */
