@@ -21,6 +21,8 @@ export interface CacheEntry<K, V> {
   dirty: boolean
   /** lmdb holds this key (as of the last persist). */
   inBytes: boolean
+  /** Whether the write `takeDirty` last took of it was a delete. */
+  takenDeleted: boolean
   /**
    * The cache still holds this entry. A store's own index may outlive it (two key identities
    * with the same bytes share an entry); this flag says so without a second lookup by `id`.
@@ -57,6 +59,13 @@ export function bytesId(bytesKey: Buffer): string {
 export class WriteCache<K, V> {
   private readonly entries = new Map<string, CacheEntry<K, V>>()
   private readonly pending = new Map<string, BytesWrite>()
+  /**
+   * The entries made dirty since the last `takeDirty` (each once), and those it took: the commit
+   * cycle visits only these, not every entry the cache keeps for reads (a join's window holds
+   * a minute of records; a commit every 100 ms touched them all).
+   */
+  private dirtyEntries: CacheEntry<K, V>[] = []
+  private taken: CacheEntry<K, V>[] = []
   /** Entries the cache adds to (or hides from) lmdb's count. */
   private sizeDelta = 0
 
@@ -113,6 +122,7 @@ export class WriteCache<K, V> {
         writtenMs: nowMs,
         dirty: false,
         inBytes,
+        takenDeleted: false,
         live: true,
       }
       this.entries.set(id, e)
@@ -121,6 +131,7 @@ export class WriteCache<K, V> {
     e.value = value
     e.deleted = deleted
     e.writtenMs = nowMs
+    if (!e.dirty) this.dirtyEntries.push(e)
     e.dirty = true
     this.sizeDelta += contribution(e)
     // A delete of a key that only ever lived in the cache needs no tombstone.
@@ -134,11 +145,16 @@ export class WriteCache<K, V> {
 
   takeDirty(): ChangelogEntry[] {
     const out: ChangelogEntry[] = []
-    for (const e of this.entries.values()) {
-      if (!e.dirty) continue
+    const dirty = this.dirtyEntries
+    this.dirtyEntries = []
+    for (const e of dirty) {
+      // Dropped since (a delete of a key only the cache had): nothing to write.
+      if (!e.live || !e.dirty) continue
       const serialized = e.deleted ? null : this.spec.valueSerde.serialize(e.value as V)
       checkValueSize(this.spec, e.bytesKey, serialized)
       e.dirty = false
+      e.takenDeleted = e.deleted
+      this.taken.push(e)
       out.push(changelogEntry(e.bytesKey, serialized, e.deleted, e.writtenMs))
       this.pending.set(e.id, {
         key: e.bytesKey,
@@ -152,10 +168,9 @@ export class WriteCache<K, V> {
     return this.pending.size > 0
   }
 
-  /** True when an entry changed since the last `takeDirty` (a scan: used only when idle). */
+  /** True when an entry changed since the last `takeDirty`. */
   hasDirty(): boolean {
-    for (const e of this.entries.values()) if (e.dirty) return true
-    return false
+    return this.dirtyEntries.some((e) => e.live && e.dirty)
   }
 
   pendingWrites(): BytesWrite[] {
@@ -170,19 +185,19 @@ export class WriteCache<K, V> {
   markPersisted(): CacheEntry<K, V>[] {
     this.pending.clear()
     const evicted: CacheEntry<K, V>[] = []
-    this.sizeDelta = 0
-    for (const e of this.entries.values()) {
-      if (!e.dirty) {
-        if (e.deleted) {
-          this.entries.delete(e.id)
-          e.live = false
-          evicted.push(e)
-          continue
-        }
-        e.inBytes = true
-        continue // contributes 0: the cache and lmdb agree
+    const taken = this.taken
+    this.taken = []
+    // Only the entries just written to lmdb change how they count; every other one stands.
+    for (const e of taken) {
+      if (!e.live) continue
+      this.sizeDelta -= contribution(e)
+      e.inBytes = !e.takenDeleted
+      if (!e.dirty && e.deleted) {
+        this.entries.delete(e.id)
+        e.live = false
+        evicted.push(e)
+        continue // lmdb no longer has it, nor does the cache
       }
-      e.inBytes = this.bytes.has(e.bytesKey)
       this.sizeDelta += contribution(e)
     }
     let excess = this.entries.size - this.cleanEntriesMax
@@ -203,6 +218,8 @@ export class WriteCache<K, V> {
   discard(): void {
     for (const e of this.entries.values()) e.live = false
     this.entries.clear()
+    this.dirtyEntries = []
+    this.taken = []
     this.pending.clear()
     this.sizeDelta = 0
   }
