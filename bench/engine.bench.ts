@@ -39,6 +39,8 @@ const quick = process.argv.includes('--quick')
 const e2eChild = process.argv.includes('--e2e-child')
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? null
 const RUNS = 3
+/** In-process runs are short and the machine is noisy: more of them, for a steadier median. */
+const INPROC_RUNS = 9
 
 const INPROC_RECORDS = quick ? 1_000_000 : 5_000_000
 const E2E_STATELESS_RECORDS = quick ? 200_000 : 1_000_000
@@ -238,6 +240,8 @@ interface InprocRow {
   readonly loopPerS: number
   /** Median over runs of Eddy's time / the loop's time. */
   readonly ratio: number
+  /** The least and the greatest of the runs' ratios: the noise. */
+  readonly ratioRange: readonly [number, number]
   readonly outputs: number
 }
 
@@ -254,7 +258,7 @@ function inprocCase(
   const l: number[] = []
   const ratios: number[] = []
   let outputs = 0
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < INPROC_RUNS; i++) {
     const a = eddy()
     const b = loop()
     if (a.tally.n !== b.tally.n || a.tally.sum !== b.tally.sum) {
@@ -273,6 +277,7 @@ function inprocCase(
     eddyPerS: records.length / median(e),
     loopPerS: records.length / median(l),
     ratio: median(ratios),
+    ratioRange: [Math.min(...ratios), Math.max(...ratios)] as const,
     outputs,
   }
   log(
@@ -309,6 +314,8 @@ interface E2eRow {
   readonly records: number
   readonly perS: number
   readonly seconds: number
+  /** The slowest and the fastest run's records/s. */
+  readonly perSRange: readonly [number, number]
   readonly outputs: number
   readonly commits: number
 }
@@ -393,6 +400,10 @@ async function e2eCase(
       name,
       records: g.payments.length,
       perS: g.payments.length / seconds,
+      perSRange: [
+        g.payments.length / Math.max(...runs.map((r) => r.seconds)),
+        g.payments.length / Math.min(...runs.map((r) => r.seconds)),
+      ] as const,
       seconds,
       outputs: expectedOutputs,
       commits: median(runs.map((r) => r.commits)),
@@ -586,8 +597,8 @@ const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US')
 
 function table(inprocRows: InprocRow[], e2eRows: E2eRow[], lat: LatencyRow | null, pinned: boolean): string {
   const lines = [
-    '| case | records | records/s | Eddy time / loop time | p50 ms | p99 ms | target | result |',
-    '|---|---:|---:|---:|---:|---:|---|---|',
+    '| case | records | records/s | records/s, runs (min–max) | Eddy time / loop time | ratio, runs (min–max) | p50 ms | p99 ms | target | result |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ]
   const label: Record<string, string> = {
     stateless: 'filter → mapValues',
@@ -596,19 +607,19 @@ function table(inprocRows: InprocRow[], e2eRows: E2eRow[], lat: LatencyRow | nul
   for (const r of inprocRows) {
     const pass = r.ratio <= TARGET_OVERHEAD
     lines.push(
-      `| in process, decoded: ${label[r.name]}, Eddy | ${fmtInt(r.records)} | ${fmtInt(r.eddyPerS)} | ${r.ratio.toFixed(2)} |  |  | <= ${TARGET_OVERHEAD}× loop | ${pass ? 'pass' : 'MISS'} |`,
-      `| same, hand-written loop | ${fmtInt(r.records)} | ${fmtInt(r.loopPerS)} | 1.00 |  |  |  |  |`,
+      `| in process, decoded: ${label[r.name]}, Eddy | ${fmtInt(r.records)} | ${fmtInt(r.eddyPerS)} |  | ${r.ratio.toFixed(2)} | ${r.ratioRange[0].toFixed(2)}–${r.ratioRange[1].toFixed(2)} |  |  | <= ${TARGET_OVERHEAD}× loop | ${pass ? 'pass' : 'MISS'} |`,
+      `| same, hand-written loop | ${fmtInt(r.records)} | ${fmtInt(r.loopPerS)} |  | 1.00 |  |  |  |  |  |`,
     )
   }
   for (const r of e2eRows) {
     const target = r.name === 'stateless' ? TARGET_E2E_STATELESS : TARGET_E2E_WINDOWED
     lines.push(
-      `| end to end${pinned ? ', 1 core' : ''}, JSON, exactly-once: ${label[r.name]} | ${fmtInt(r.records)} | ${fmtInt(r.perS)} |  |  |  | >= ${fmtInt(target)} records/s | ${r.perS >= target ? 'pass' : 'MISS'} |`,
+      `| end to end${pinned ? ', 1 core' : ''}, JSON, exactly-once: ${label[r.name]} | ${fmtInt(r.records)} | ${fmtInt(r.perS)} | ${fmtInt(r.perSRange[0])}–${fmtInt(r.perSRange[1])} |  |  |  |  | >= ${fmtInt(target)} records/s | ${r.perS >= target ? 'pass' : 'MISS'} |`,
     )
   }
   if (lat !== null) {
     lines.push(
-      `| latency append → committed output, ${fmtInt(lat.rate)} records/s, ${label.stateless}, exactly-once | ${fmtInt(lat.samples)} |  |  | ${lat.p50Ms.toFixed(1)} | ${lat.p99Ms.toFixed(1)} |  |  |`,
+      `| latency append → committed output, ${fmtInt(lat.rate)} records/s, ${label.stateless}, exactly-once | ${fmtInt(lat.samples)} |  |  |  |  | ${lat.p50Ms.toFixed(1)} | ${lat.p99Ms.toFixed(1)} |  |  |`,
     )
   }
   return lines.join('\n')
@@ -621,7 +632,7 @@ async function main(): Promise<void> {
   }
   const started = performance.now()
   const loadAtStart = os.loadavg()[0]!
-  log(`bench:engine${quick ? ' --quick' : ''}: ${RUNS} runs per row`)
+  log(`bench:engine${quick ? ' --quick' : ''}: ${INPROC_RUNS} runs per in-process row, ${RUNS} per other row`)
   const inprocRows = only === null || only === 'inproc' ? inproc() : []
   let e2eRows: E2eRow[] = []
   let pinned = false
@@ -654,7 +665,7 @@ async function main(): Promise<void> {
       `Latency: a producer in the same process appends ${fmtInt(LATENCY_RATE)} records/s (a batch every ${LATENCY_TICK_MS} ms) for ${LATENCY_SECONDS} s ` +
       'while the stateless chain runs (exactly-once, 100 ms commits); a read_committed consumer on the output takes ' +
       `visible time − append time (carried in the value); the first ${LATENCY_WARMUP_SECONDS} s is warm-up, left out. ` +
-      `Each row is the median of ${RUNS} runs; "Eddy time / loop time" is the median of per-run ratios.`,
+      `Each in-process row is the median of ${INPROC_RUNS} runs, each other row of ${RUNS}; "Eddy time / loop time" is the median of per-run ratios, and the ranges show how far single runs strayed (the machine is shared and noisy).`,
     '',
     text,
     '',
