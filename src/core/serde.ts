@@ -38,7 +38,8 @@ export function json<T>(): Serde<T> {
     deserialize: (bytes) => {
       if (bytes === null) return null as T
       try {
-        return JSON.parse(bytes.toString('utf8')) as T
+        // toString() is UTF-8; with no argument Node skips its encoding lookup (per record here).
+        return JSON.parse(bytes.toString()) as T
       } catch (err) {
         throw new EddyError('INVALID_RECORD', `not valid JSON: ${(err as Error).message}`)
       }
@@ -52,7 +53,7 @@ export function string(): Serde<string> {
     name: 'string',
     serialize: (value) => (value === null || value === undefined ? null : Buffer.from(value, 'utf8')),
     serializeText: (value) => (value === null || value === undefined ? null : value),
-    deserialize: (bytes) => (bytes === null ? (null as unknown as string) : bytes.toString('utf8')),
+    deserialize: (bytes) => (bytes === null ? (null as unknown as string) : bytes.toString()),
   }
 }
 

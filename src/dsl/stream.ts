@@ -103,7 +103,7 @@ export function defaultKeySerde<K>(): Serde<K> {
       k === null || k === undefined ? null : Buffer.from(typeof k === 'string' ? k : JSON.stringify(k)),
     serializeText: (k) =>
       k === null || k === undefined ? null : typeof k === 'string' ? k : JSON.stringify(k),
-    deserialize: (b) => (b === null ? null : b.toString('utf8')) as K,
+    deserialize: (b) => (b === null ? null : b.toString()) as K,
   }
 }
 
