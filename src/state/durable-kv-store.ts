@@ -60,7 +60,12 @@ export class DurableKeyValueStore<K, V> implements KeyValueStore<K, V>, DurableS
   private write(key: K, value: V | undefined, deleted: boolean): void {
     const id = keyIdentity(key)
     const e = this.cached(id)
-    this.writeAt(id, e?.key ?? key, e?.bytesKey ?? serializeKey(this.spec, key), value, deleted)
+    if (e !== undefined) {
+      // A key the cache holds: update its entry in place.
+      if (this.cache.update(e, value, deleted, this.clock.nowMs()) === null) this.index.delete(id)
+      return
+    }
+    this.writeAt(id, key, serializeKey(this.spec, key), value, deleted)
   }
 
   private writeAt(id: unknown, key: K, bytesKey: Buffer, value: V | undefined, deleted: boolean): void {

@@ -78,17 +78,19 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
   private write(key: K, start: number, value: V | undefined, deleted: boolean): void {
     const id = keyIdentity(key)
     const kw = this.index.get(id)
-    const keyBytes = this.keyBytesOf(key, kw)
     const e = this.cached(kw, start)
-    this.writeAt(
-      id,
-      kw?.key ?? key,
-      keyBytes,
-      e?.bytesKey ?? windowKey(keyBytes, start, this.spec),
-      start,
-      value,
-      deleted,
-    )
+    if (kw !== undefined && e !== undefined) {
+      // A window the cache holds: update it in place.
+      if (this.cache.update(e, value, deleted, this.clock.nowMs()) === null) this.forget(id, kw, start)
+      return
+    }
+    const keyBytes = this.keyBytesOf(key, kw)
+    this.writeAt(id, kw?.key ?? key, keyBytes, windowKey(keyBytes, start, this.spec), start, value, deleted)
+  }
+
+  private forget(id: unknown, kw: KeyWindows<K, V>, start: number): void {
+    kw.windows.delete(start)
+    if (kw.windows.size === 0) this.index.delete(id)
   }
 
   private writeAt(

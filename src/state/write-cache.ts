@@ -127,6 +127,19 @@ export class WriteCache<K, V> {
       }
       this.entries.set(id, e)
     }
+    return this.update(e, value, deleted, nowMs)
+  }
+
+  /**
+   * `write` for an entry the cache holds (`live`), found by the store's own index: no key bytes
+   * to turn into an id, no lookup (an aggregation's read-modify-write of an open window).
+   */
+  update(
+    e: CacheEntry<K, V>,
+    value: V | undefined,
+    deleted: boolean,
+    nowMs: number,
+  ): CacheEntry<K, V> | null {
     this.sizeDelta -= contribution(e)
     e.value = value
     e.deleted = deleted
@@ -135,8 +148,8 @@ export class WriteCache<K, V> {
     e.dirty = true
     this.sizeDelta += contribution(e)
     // A delete of a key that only ever lived in the cache needs no tombstone.
-    if (deleted && !e.inBytes && !this.pending.has(id)) {
-      this.entries.delete(id)
+    if (deleted && !e.inBytes && !this.pending.has(e.id)) {
+      this.entries.delete(e.id)
       e.live = false
       return null
     }
