@@ -873,5 +873,12 @@ describe('RecordBatchBuilder', () => {
     })
     assert.equal(builder.length, 0)
     assert.throws(() => builder.build(), { code: 'INVALID_RECORD' })
+    // A text key counts by its UTF-8 bytes: 'é' is two.
+    const atLimit = 'é'.repeat(limits.keyBytesMax / 2)
+    assert.equal(builder.add(atLimit, null, 1, undefined), true)
+    assert.throws(() => builder.add(`${atLimit}é`, null, 1, undefined), {
+      code: 'RECORD_TOO_LARGE',
+      message: new RegExp(`a ${limits.keyBytesMax + 2}-byte key`),
+    })
   })
 })

@@ -261,6 +261,11 @@ export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = l
 /** What a producer sends as one batch: records, or a batch built as they came. */
 export type RecordsToSend = readonly RecordInput[] | RecordBatchBuilder
 
+/** The batch of what a producer sends: a built batch gets its header, records are encoded. */
+export function encodeToSend(records: RecordsToSend, opts: Omit<EncodeBatchOptions, 'records'>): Buffer {
+  return records instanceof RecordBatchBuilder ? records.build(opts) : encodeRecordBatch({ ...opts, records })
+}
+
 /** The producer's fields of a batch header, and where the batch sits. */
 export interface BatchProducerFields {
   readonly baseOffset?: number
@@ -345,6 +350,16 @@ export class RecordBatchBuilder {
     const keyMax = key === null ? 0 : typeof key === 'string' ? 3 * key.length : key.length
     const valueMax = value === null ? 0 : typeof value === 'string' ? 3 * value.length : value.length
     const headersMax = headers === undefined || headers.length === 0 ? 1 : headersSize(headers)
+    if (keyMax > limits.keyBytesMax) {
+      // Text may still fit: its UTF-8 length is measured only when it could pass the limit.
+      const keyBytes = typeof key === 'string' ? Buffer.byteLength(key) : keyMax
+      if (keyBytes > limits.keyBytesMax) {
+        throw new EddyError(
+          'RECORD_TOO_LARGE',
+          `a ${keyBytes}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}: use a shorter key`,
+        )
+      }
+    }
     this.ensure(this.end + 5 + 1 + 10 + 5 + 5 + keyMax + 5 + valueMax + headersMax)
     const buf = this.buf
     // The body's length comes first; reserve its varint at the size text of one byte per
@@ -362,19 +377,11 @@ export class RecordBatchBuilder {
     buf[pos++] = 0 // record attributes: unused
     pos = writeVarlong(buf, pos, timestampDelta)
     pos = writeVarint(buf, pos, offsetDelta)
-    const keyStart = pos
     pos = writeField(buf, pos, key)
-    const keyBytes = key === null ? 0 : pos - keyStart - varintSize(key.length)
     pos = writeField(buf, pos, value)
     if (headers === undefined || headers.length === 0) buf[pos++] = 0
     else pos = writeHeaders(buf, pos, headers)
     const body = pos - bodyStart
-    if (keyBytes > limits.keyBytesMax) {
-      throw new EddyError(
-        'RECORD_TOO_LARGE',
-        `a ${keyBytes}-byte key; limits.keyBytesMax is ${limits.keyBytesMax}: use a shorter key`,
-      )
-    }
     if (body > limits.recordBytesMax) {
       throw new EddyError(
         'RECORD_TOO_LARGE',

@@ -20,8 +20,7 @@ import {
   controlTypeOf,
   decodeBatchRecords,
   encodeControlBatch,
-  encodeRecordBatch,
-  RecordBatchBuilder,
+  encodeToSend,
   type RecordsToSend,
   readBatchHeader,
   setBaseOffset,
@@ -208,19 +207,15 @@ export class PartitionLog {
   appendRecords(records: RecordsToSend, producer?: ProducerFields): Promise<AppendResult> {
     let batch: Buffer
     try {
-      batch =
-        records instanceof RecordBatchBuilder
-          ? records.build({ ...producer })
-          : encodeRecordBatch({
-              records,
-              defaultTimestamp: this.clock.nowMs(),
-              producerId: producer?.producerId,
-              producerEpoch: producer?.producerEpoch,
-              baseSequence: producer?.baseSequence,
-              transactional: producer?.transactional,
-              allocate: encodeScratch,
-              keyBytesMax: limits.keyBytesMax,
-            })
+      batch = encodeToSend(records, {
+        defaultTimestamp: this.clock.nowMs(),
+        producerId: producer?.producerId,
+        producerEpoch: producer?.producerEpoch,
+        baseSequence: producer?.baseSequence,
+        transactional: producer?.transactional,
+        allocate: encodeScratch,
+        keyBytesMax: limits.keyBytesMax,
+      })
     } catch (err) {
       // The encoder does not know where the records were going.
       const sized = isEddyError(err, 'RECORD_TOO_LARGE') || isEddyError(err, 'BATCH_TOO_LARGE')

@@ -112,11 +112,11 @@ type Fail = (err: unknown) => void
 
 const NOOP: Push = { push() {} }
 
-/** Hands a StreamRecord (a processor's output) to a push, the record itself as its origin. */
 /** A StreamRecord whose fields the executor may set (a processor's reused input). */
 type MutableRecord = { -readonly [F in keyof AnyRecord]: AnyRecord[F] }
 const NO_ORIGIN: Origin = { topic: '', partition: -1, offset: -1 }
 
+/** Hands a StreamRecord (a processor's output) to a push, the record itself as its origin. */
 function pushRecord(push: Push, r: AnyRecord): void {
   push.push(r.key, r.value, r.timestamp, r.headers, r)
 }

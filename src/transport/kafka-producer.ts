@@ -9,7 +9,7 @@ import { limits } from '../core/limits.js'
 import type { RecordInput } from '../core/record.js'
 import {
   BATCH_HEADER_BYTES,
-  encodeRecordBatch,
+  encodeToSend,
   RecordBatchBuilder,
   type RecordsToSend,
 } from '../core/record-batch.js'
@@ -460,16 +460,12 @@ export class KafkaProducer implements TransportProducer {
       if (b.bytes === null) {
         const sequence = this.sequences.get(tpKey(q.topic, q.partition)) ?? 0
         try {
-          const fields = {
+          b.bytes = encodeToSend(b.records, {
             producerId: this.id,
             producerEpoch: this.epoch,
             baseSequence: sequence,
             transactional: this.transactionalId !== null,
-          }
-          b.bytes =
-            b.records instanceof RecordBatchBuilder
-              ? b.records.build(fields)
-              : encodeRecordBatch({ records: b.records, ...fields })
+          })
           b.sequence = sequence
         } catch (err) {
           q.batches.shift()
