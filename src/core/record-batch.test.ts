@@ -237,7 +237,7 @@ describe('record batch v2', () => {
         assert.equal(header.baseOffset, opts.baseOffset ?? 0)
         assert.equal(header.recordCount, opts.records.length)
         assert.equal(header.lastOffsetDelta, deltas[deltas.length - 1])
-        assert.equal(header.baseTimestamp, Math.min(...timestamps))
+        assert.equal(header.baseTimestamp, timestamps[0]) // the first record's, as Kafka's producer
         assert.equal(header.maxTimestamp, Math.max(...timestamps))
         assert.equal(header.producerId, opts.producerId ?? NO_PRODUCER_ID)
         assert.equal(header.producerEpoch, opts.producerEpoch ?? NO_PRODUCER_EPOCH)

@@ -143,10 +143,12 @@ export interface EncodeBatchOptions {
   readonly lastOffsetDelta?: number
   readonly partitionLeaderEpoch?: number
   /**
-   * Where the batch is built: a buffer of exactly `bytes` bytes (default: a new one). The log
-   * passes a reused scratch buffer, as it writes each batch out before it encodes the next.
+   * Returns a view of a buffer that the next `encodeRecordBatch` call (of any caller) overwrites,
+   * not a buffer of its own. The log passes it, as it writes each batch out before it encodes the
+   * next: that saves the copy and, more, the page faults of touching a fresh 100 KB buffer every
+   * batch (~25% of an append's CPU; bench/log.bench.ts).
    */
-  readonly allocate?: (bytes: number) => Buffer
+  readonly scratch?: boolean
   /** Refuses a longer key (the embedded log passes limits.keyBytesMax); unbounded by default. */
   readonly keyBytesMax?: number
 }
@@ -154,8 +156,24 @@ export interface EncodeBatchOptions {
 const EMPTY_HEADERS: readonly [] = []
 
 /**
+ * Where batches are encoded: each record is measured and written in one pass, so the batch's
+ * size is known only at its end; the result is copied out (unless `scratch` is asked for).
+ * Allocated on first use, grown by doubling.
+ */
+let encodeBuffer: Buffer | null = null
+function encodeSpace(bytes: number, keep: number): Buffer {
+  const current = encodeBuffer
+  if (current !== null && current.length >= bytes) return current
+  const grown = Buffer.allocUnsafeSlow(Math.max(bytes, 1 << 20, current === null ? 0 : current.length * 2))
+  if (current !== null && keep > 0) current.copy(grown, 0, 0, keep)
+  encodeBuffer = grown
+  return grown
+}
+
+/**
  * Encodes records into one uncompressed v2 batch, CRC included. `bytesMax` bounds the batch
- * (protocol/compression.ts passes a larger one for a batch it then compresses).
+ * (protocol/compression.ts passes a larger one for a batch it then compresses). As Kafka's
+ * producer, the base timestamp is the first record's, and later records' deltas may be negative.
  */
 export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = limits.batchBytesMax): Buffer {
   const records = opts.records
@@ -164,98 +182,87 @@ export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = l
   const now = opts.defaultTimestamp ?? Date.now()
   const deltas = opts.offsetDeltas
   const keyBytesMax = opts.keyBytesMax ?? Number.POSITIVE_INFINITY
-  // One pass over the records for the sizes (all but the timestamp deltas') and the timestamp
-  // range, so each record's key and value are touched once before the copy.
-  const bodySizes = sizesScratch(n)
-  let baseTimestamp = Number.POSITIVE_INFINITY
-  let maxTimestamp = Number.NEGATIVE_INFINITY
-  let allDefaultTime = true
+  const recordBytesMax = limits.recordBytesMax
+  const baseTimestamp = records[0]!.timestamp ?? now
+  let maxTimestamp = baseTimestamp
+  let buf = encodeSpace(BATCH_HEADER_BYTES, 0)
+  let pos = BATCH_HEADER_BYTES
   for (let i = 0; i < n; i++) {
     const r = records[i]!
     const key = r.key
     const value = r.value
     const headers = r.headers
-    const ts = r.timestamp
-    if (ts === undefined) {
-      if (now < baseTimestamp) baseTimestamp = now
-      if (now > maxTimestamp) maxTimestamp = now
-    } else {
-      allDefaultTime = false
-      if (ts < baseTimestamp) baseTimestamp = ts
-      if (ts > maxTimestamp) maxTimestamp = ts
-    }
-    let body = 1 + varintSize(deltas ? deltas[i]! : i)
-    if (key == null) body += 1
-    else {
-      const k = key.length
-      if (k > keyBytesMax) {
-        throw new EddyError(
-          'RECORD_TOO_LARGE',
-          `record ${i} has a ${k}-byte key; limits.keyBytesMax is ${keyBytesMax}: use a shorter key`,
-        )
-      }
-      body += varintSize(k) + k
-    }
-    body += value == null ? 1 : varintSize(value.length) + value.length
-    if (headers === undefined || headers.length === 0) body += 1
-    else body += headersSize(headers)
-    bodySizes[i] = body
-  }
-  // The timestamp deltas: one byte each when every record takes the default time.
-  let total = BATCH_HEADER_BYTES
-  for (let i = 0; i < n; i++) {
-    const body =
-      bodySizes[i]! + (allDefaultTime ? 1 : varlongSize((records[i]!.timestamp ?? now) - baseTimestamp))
-    if (body > limits.recordBytesMax) {
+    const timestamp = r.timestamp ?? now
+    if (timestamp > maxTimestamp) maxTimestamp = timestamp
+    const timestampDelta = timestamp - baseTimestamp
+    const offsetDelta = deltas ? deltas[i]! : i
+    const keyLength = key == null ? -1 : key.length
+    if (keyLength > keyBytesMax) {
       throw new EddyError(
         'RECORD_TOO_LARGE',
-        `record ${i} of the batch is ${body} bytes; the limit is ${limits.recordBytesMax} (limits.recordBytesMax)`,
+        `record ${i} has a ${keyLength}-byte key; limits.keyBytesMax is ${keyBytesMax}: use a shorter key`,
       )
     }
-    bodySizes[i] = body
-    total += varintSize(body) + body
+    const valueLength = value == null ? -1 : value.length
+    const noHeaders = headers === undefined || headers.length === 0
+    const body =
+      1 +
+      (timestampDelta === 0 ? 1 : varlongSize(timestampDelta)) +
+      (offsetDelta < 64 ? 1 : varintSize(offsetDelta)) +
+      (keyLength < 0 ? 1 : varintSize(keyLength) + keyLength) +
+      (valueLength < 0 ? 1 : varintSize(valueLength) + valueLength) +
+      (noHeaders ? 1 : headersSize(headers))
+    if (body > recordBytesMax) {
+      throw new EddyError(
+        'RECORD_TOO_LARGE',
+        `record ${i} of the batch is ${body} bytes; the limit is ${recordBytesMax} (limits.recordBytesMax)`,
+      )
+    }
+    const recordEnd = pos + varintSize(body) + body
+    if (recordEnd > bytesMax) {
+      throw new EddyError(
+        'BATCH_TOO_LARGE',
+        `record batch is over ${bytesMax} bytes at record ${i} of ${n}; the limit is ${bytesMax}: send fewer records per batch`,
+      )
+    }
+    if (recordEnd > buf.length) buf = encodeSpace(recordEnd, pos)
+    if (body < 64)
+      buf[pos++] = body << 1 // a one-byte zig-zag varint
+    else pos = writeVarint(buf, pos, body)
+    buf[pos++] = 0 // record attributes: unused
+    if (timestampDelta === 0) buf[pos++] = 0
+    else pos = writeVarlong(buf, pos, timestampDelta)
+    if (offsetDelta < 64) buf[pos++] = offsetDelta << 1
+    else pos = writeVarint(buf, pos, offsetDelta)
+    if (keyLength < 0)
+      buf[pos++] = 1 // varint -1
+    else {
+      pos = writeVarint(buf, pos, keyLength)
+      if (keyLength <= SMALL_COPY_BYTES) copySmall(buf, pos, key!, keyLength)
+      else buf.set(key!, pos)
+      pos += keyLength
+    }
+    if (valueLength < 0) buf[pos++] = 1
+    else {
+      pos = writeVarint(buf, pos, valueLength)
+      if (valueLength <= SMALL_COPY_BYTES) copySmall(buf, pos, value!, valueLength)
+      else buf.set(value!, pos)
+      pos += valueLength
+    }
+    if (noHeaders) buf[pos++] = 0
+    else pos = writeHeaders(buf, pos, headers)
   }
-  if (total > bytesMax) {
-    throw new EddyError(
-      'BATCH_TOO_LARGE',
-      `record batch is ${total} bytes; the limit is ${bytesMax}: send fewer records per batch`,
-    )
-  }
-  const buf = opts.allocate === undefined ? Buffer.allocUnsafe(total) : opts.allocate(total)
-  writeBatchHeader(buf, total, opts, {
+  writeBatchHeader(buf, pos, opts, {
     lastOffsetDelta: opts.lastOffsetDelta ?? (deltas ? deltas[n - 1]! : n - 1),
     baseTimestamp,
     maxTimestamp,
     recordCount: n,
   })
-  let pos = BATCH_HEADER_BYTES
-  for (let i = 0; i < n; i++) {
-    const r = records[i]!
-    const body = bodySizes[i]!
-    if (body < 64)
-      buf[pos++] = body << 1 // a one-byte zig-zag varint
-    else pos = writeVarint(buf, pos, body)
-    buf[pos++] = 0 // record attributes: unused
-    if (allDefaultTime) buf[pos++] = 0
-    else pos = writeVarlong(buf, pos, (r.timestamp ?? now) - baseTimestamp)
-    pos = writeVarint(buf, pos, deltas ? deltas[i]! : i)
-    const key = r.key
-    if (key == null)
-      buf[pos++] = 1 // varint -1
-    else {
-      const k = key.length
-      pos = writeVarint(buf, pos, k)
-      if (k <= 32) for (let j = 0; j < k; j++) buf[pos + j] = key[j]!
-      else buf.set(key, pos)
-      pos += k
-    }
-    pos = writeBytesField(buf, pos, r.value)
-    const headers = r.headers
-    if (headers === undefined || headers.length === 0) buf[pos++] = 0
-    else pos = writeHeaders(buf, pos, headers)
-  }
-  buf.writeUInt32BE(crc32c(buf, CRC_START, total), OFF_CRC)
-  return buf
+  buf.writeUInt32BE(crc32c(buf, CRC_START, pos), OFF_CRC)
+  if (opts.scratch === true) return buf.subarray(0, pos)
+  const out = Buffer.allocUnsafe(pos)
+  buf.copy(out, 0, 0, pos)
+  return out
 }
 
 /** What a producer sends as one batch: records, or a batch built as they came. */
@@ -483,10 +490,31 @@ function writeBytesField(buf: Buffer, pos: number, bytes: Buffer | null): number
   if (bytes === null) return writeVarint(buf, pos, -1)
   const n = bytes.length
   pos = writeVarint(buf, pos, n)
-  // Small fields: a byte loop beats the per-call cost of a native copy.
-  if (n <= 32) for (let i = 0; i < n; i++) buf[pos + i] = bytes[i]!
+  if (n <= SMALL_COPY_BYTES) copySmall(buf, pos, bytes, n)
   else buf.set(bytes, pos)
   return pos + n
+}
+
+/**
+ * Up to this many bytes, `copySmall` beats `set`: TypedArray#set costs ~20 ns a call whatever
+ * the length, while eight bytes copied in an unrolled loop cost ~10 ns. Measured on this machine
+ * for 1,000 fields: 8-byte keys 11 µs against 24 µs; 100-byte values 87 µs against 19 µs.
+ */
+const SMALL_COPY_BYTES = 16
+
+function copySmall(dst: Buffer, at: number, src: Uint8Array, n: number): void {
+  let i = 0
+  for (; i + 8 <= n; i += 8) {
+    dst[at + i] = src[i]!
+    dst[at + i + 1] = src[i + 1]!
+    dst[at + i + 2] = src[i + 2]!
+    dst[at + i + 3] = src[i + 3]!
+    dst[at + i + 4] = src[i + 4]!
+    dst[at + i + 5] = src[i + 5]!
+    dst[at + i + 6] = src[i + 6]!
+    dst[at + i + 7] = src[i + 7]!
+  }
+  for (; i < n; i++) dst[at + i] = src[i]!
 }
 
 function headersSize(headers: readonly RecordHeader[]): number {
@@ -496,13 +524,6 @@ function headersSize(headers: readonly RecordHeader[]): number {
     size += varintSize(keyLen) + keyLen + bytesFieldSize(h.value)
   }
   return size
-}
-
-/** Body sizes of the batch being encoded; reused, as encoding is synchronous. */
-let bodySizesScratch = new Int32Array(1024)
-function sizesScratch(n: number): Int32Array {
-  if (bodySizesScratch.length < n) bodySizesScratch = new Int32Array(Math.max(n, bodySizesScratch.length * 2))
-  return bodySizesScratch
 }
 
 function bytesFieldSize(bytes: Buffer | null | undefined): number {

@@ -56,18 +56,6 @@ export interface ProducerFields {
   readonly transactional: boolean
 }
 
-/**
- * The one buffer every partition encodes its appended records into. Safe because an append is
- * synchronous up to the write: the batch is on its segment (and seen by `onAppend`) before the
- * next one is encoded. Reusing it saves the allocation and, more, the page faults of touching a
- * fresh 100 KB buffer every batch (~25% of an append's CPU; bench/log.bench.ts).
- */
-let scratch = Buffer.allocUnsafeSlow(1 << 20)
-function encodeScratch(bytes: number): Buffer {
-  if (scratch.length < bytes) scratch = Buffer.allocUnsafeSlow(Math.max(bytes, scratch.length * 2))
-  return scratch.subarray(0, bytes)
-}
-
 interface AckWaiter {
   readonly offset: number
   readonly resolve: () => void
@@ -213,7 +201,9 @@ export class PartitionLog {
         producerEpoch: producer?.producerEpoch,
         baseSequence: producer?.baseSequence,
         transactional: producer?.transactional,
-        allocate: encodeScratch,
+        // Safe: an append is synchronous up to the write, so the batch is on its segment (and
+        // seen by `onAppend`) before anything encodes again.
+        scratch: true,
         keyBytesMax: limits.keyBytesMax,
       })
     } catch (err) {
