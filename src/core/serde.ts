@@ -1,5 +1,6 @@
 // Serdes turn typed keys and values into the bytes the log stores, at the edges of a pipeline.
 import { EddyError } from './errors.js'
+import { JsonDecoder } from './json-decoder.js'
 
 /** Serialized bytes, or text that stands for its UTF-8 bytes. */
 export type Encoded = Buffer | string | null
@@ -31,6 +32,7 @@ export function json<T>(): Serde<T> {
     if (s === undefined) throw new EddyError('INVALID_RECORD', `a ${typeof value} has no JSON form`)
     return s
   }
+  const decoder = new JsonDecoder()
   return {
     name: 'json',
     serialize: (value) => encodedBytes(text(value)),
@@ -38,8 +40,7 @@ export function json<T>(): Serde<T> {
     deserialize: (bytes) => {
       if (bytes === null) return null as T
       try {
-        // toString() is UTF-8; with no argument Node skips its encoding lookup (per record here).
-        return JSON.parse(bytes.toString()) as T
+        return decoder.decode(bytes) as T
       } catch (err) {
         throw new EddyError('INVALID_RECORD', `not valid JSON: ${(err as Error).message}`)
       }
