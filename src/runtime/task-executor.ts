@@ -417,7 +417,15 @@ export class TaskExecutor {
 
   /** A source record's event time: observed, and time moved on if it advanced (for SourceEntry). */
   observeSourceTime(partition: SourceHandle, timestamp: number): void {
-    if (this.watermarks.observeSource(partition, timestamp, this.opts.wallClockMs())) this.advanceEventTime()
+    if (this.watermarks.observeSource(partition, timestamp)) this.advanceEventTime()
+  }
+
+  /**
+   * Source partitions that had records since the last tick were active now (tick does this too).
+   * The test driver calls it after each record, so idle timeouts count from that record.
+   */
+  stampSourceActivity(): void {
+    this.watermarks.stampActivity(this.opts.wallClockMs())
   }
 
   /** A source partition's time in the tracker (for SourceEntry). */

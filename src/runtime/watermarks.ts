@@ -32,6 +32,11 @@ interface SourcePartition {
   maxTs: number
   active: boolean
   lastActivityMs: number
+  /**
+   * A record came since activity was last stamped (stampActivity, at every tick). Records set
+   * only this flag: reading the wall clock per record cost ~12 ns of a ~70 ns stateless chain.
+   */
+  touched: boolean
 }
 
 interface MarkerPartition {
@@ -58,7 +63,13 @@ export class WatermarkTracker {
   private source(partition: string, nowMs: number): SourcePartition {
     let p = this.partitions.get(partition)
     if (p === undefined) {
-      p = { kind: 'source', maxTs: Number.NEGATIVE_INFINITY, active: false, lastActivityMs: nowMs }
+      p = {
+        kind: 'source',
+        maxTs: Number.NEGATIVE_INFINITY,
+        active: false,
+        lastActivityMs: nowMs,
+        touched: false,
+      }
       this.partitions.set(partition, p)
     }
     if (p.kind !== 'source') throw new Error(`partition ${partition} is timed by markers`)
@@ -97,15 +108,18 @@ export class WatermarkTracker {
     return this.source(partition, nowMs) as unknown as SourceHandle
   }
 
-  /** Records a source record's timestamp; returns true when the watermark advanced. */
+  /**
+   * Records a source record's timestamp; returns true when the watermark advanced. The record's
+   * wall-clock time is taken at the next stampActivity.
+   */
   observe(partition: string, timestamp: number, nowMs: number): boolean {
-    return this.observeSource(this.source(partition, nowMs) as unknown as SourceHandle, timestamp, nowMs)
+    return this.observeSource(this.source(partition, nowMs) as unknown as SourceHandle, timestamp)
   }
 
   /** observe, given the partition's handle. */
-  observeSource(handle: SourceHandle, timestamp: number, nowMs: number): boolean {
+  observeSource(handle: SourceHandle, timestamp: number): boolean {
     const s = handle as unknown as SourcePartition
-    s.lastActivityMs = nowMs
+    s.touched = true
     // The common case, a record no newer than its partition's time on an active partition,
     // changes nothing: skip the scan over partitions.
     if (s.active && timestamp <= s.maxTs) return false
@@ -128,8 +142,23 @@ export class WatermarkTracker {
     return this.recompute()
   }
 
+  /**
+   * Partitions that had records since the last stamp were active at `nowMs`. The runtime stamps
+   * after each batch with the wall-clock time it processed the batch at, the test driver after
+   * each record it pipes: idle timeouts count from there.
+   */
+  stampActivity(nowMs: number): void {
+    for (const p of this.partitions.values()) {
+      if (p.kind === 'source' && p.touched) {
+        p.lastActivityMs = nowMs
+        p.touched = false
+      }
+    }
+  }
+
   /** Source partitions quiet for `idleTimeoutMs` stop holding time back; true if it advanced. */
   tick(nowMs: number, idleTimeoutMs: number): boolean {
+    this.stampActivity(nowMs)
     for (const p of this.partitions.values()) {
       if (p.kind === 'source' && p.active && nowMs - p.lastActivityMs >= idleTimeoutMs) p.active = false
     }

@@ -257,7 +257,10 @@ export class TestDriver {
               t.executor.process(rec)
           }
         }
-        for (const t of this.tasks) t.executor.emitWatermarks()
+        for (const t of this.tasks) {
+          t.executor.stampSourceActivity()
+          t.executor.emitWatermarks()
+        }
         if (this.queue.length === 0) break
       }
     } finally {
