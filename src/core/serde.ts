@@ -1,6 +1,7 @@
 // Serdes turn typed keys and values into the bytes the log stores, at the edges of a pipeline.
 import { EddyError } from './errors.js'
 import { JsonDecoder } from './json-decoder.js'
+import { JsonEncoder } from './json-encoder.js'
 
 /** Serialized bytes, or text that stands for its UTF-8 bytes. */
 export type Encoded = Buffer | string | null
@@ -19,6 +20,12 @@ export interface Serde<T> {
    * encode. A topic sink writes it straight into its output batch, with no Buffer per record.
    */
   serializeText?(value: T): string | null
+  /**
+   * Optional: what `serialize` or `serializeText` would give, except that a Buffer returned is
+   * the serde's own, good only until its next call. For a caller that copies the bytes at once:
+   * a topic sink whose output copies them into a batch (TaskOutput.copiesAtOnce).
+   */
+  serializeTransient?(value: T): Encoded
   /** Throws when the bytes are not a T; the runtime applies the step's error policy then. */
   deserialize(bytes: Buffer | null): T
 }
@@ -33,10 +40,12 @@ export function json<T>(): Serde<T> {
     return s
   }
   const decoder = new JsonDecoder()
+  const encoder = new JsonEncoder()
   return {
     name: 'json',
     serialize: (value) => encodedBytes(text(value)),
     serializeText: text,
+    serializeTransient: (value) => encoder.encode(value) ?? text(value),
     deserialize: (bytes) => {
       if (bytes === null) return null as T
       try {

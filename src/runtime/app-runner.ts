@@ -620,6 +620,8 @@ export class AppRunner {
           if (!closed.value) this.buffer(topic, key, value, timestamp, headers, p)
         },
         partitionsOf: (topic) => this.partitionCounts.get(topic) ?? 1,
+        // buffer() hashes the key and value and copies them into a batch before it returns.
+        copiesAtOnce: true,
         stdout: (line) => (this.opts.stdout ?? ((l: string) => process.stdout.write(`${l}\n`)))(line),
       },
       {

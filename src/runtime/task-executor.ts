@@ -40,6 +40,11 @@ export interface TaskOutput {
   ): void
   stdout(line: string): void
   partitionsOf(topic: string): number
+  /**
+   * `send` copies the key and value bytes before it returns (into an output batch), so a sink
+   * may hand it bytes that its serde reuses (Serde.serializeTransient).
+   */
+  readonly copiesAtOnce?: boolean
 }
 
 /** The header of a watermark marker in a repartition topic. */
@@ -768,6 +773,8 @@ class TopicSink implements Step {
   /** Text serdes hand over their text: the output writes it into its batch as UTF-8. */
   private readonly keyText: boolean
   private readonly valueText: boolean
+  /** The value serde may write into bytes of its own, which the output copies at once. */
+  private readonly valueTransient: boolean
   constructor(
     private readonly counters: StepCounters,
     private readonly output: TaskOutput,
@@ -778,12 +785,17 @@ class TopicSink implements Step {
   ) {
     this.keyText = keySerde.serializeText !== undefined
     this.valueText = valueSerde.serializeText !== undefined
+    this.valueTransient = valueSerde.serializeTransient !== undefined && output.copiesAtOnce === true
   }
   push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[]): void {
     this.counters.in++
     try {
       const key = this.keyText ? this.keySerde.serializeText!(k) : this.keySerde.serialize(k)
-      const value = this.valueText ? this.valueSerde.serializeText!(v) : this.valueSerde.serialize(v)
+      const value = this.valueTransient
+        ? this.valueSerde.serializeTransient!(v)
+        : this.valueText
+          ? this.valueSerde.serializeText!(v)
+          : this.valueSerde.serialize(v)
       // The output refuses a record past the limits here, so the policy sees it with its source.
       this.output.send(this.topic, key, value, ts, h)
     } catch (err) {
