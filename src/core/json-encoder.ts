@@ -36,6 +36,11 @@ interface Shape {
 
 export class JsonEncoder {
   private buf = Buffer.allocUnsafe(4096)
+  /**
+   * Views of `buf` by length, made once each: the view `encode` returns is good only until the
+   * next call anyway, and a new one per record was an allocation per record.
+   */
+  private views: Buffer[] = []
   private pos = 0
   private shapes: Shape[] = []
   private seen = new Map<string, number>()
@@ -60,7 +65,13 @@ export class JsonEncoder {
         if (shape.write(value, this)) {
           this.slowInARow = 0
           this.fastEncodes++
-          return this.buf.subarray(0, this.pos)
+          const length = this.pos
+          let view = this.views[length]
+          if (view === undefined) {
+            view = this.buf.subarray(0, length)
+            this.views[length] = view
+          }
+          return view
         }
       }
     }
@@ -157,6 +168,7 @@ export class JsonEncoder {
     const grown = Buffer.allocUnsafe(Math.max(this.pos + bytes, this.buf.length * 2))
     this.buf.copy(grown, 0, 0, this.pos)
     this.buf = grown
+    this.views = []
   }
 
   /** Takes the shape of a flat plain object; compiles a writer once it has been seen again. */
