@@ -117,6 +117,25 @@ describe('JsonEncoder', () => {
     assert.equal(encoder.encode(getter)?.toString(), JSON.stringify(getter))
   })
 
+  it('numbers with cents, and every other number, as JSON.stringify writes them', () => {
+    const encoder = new JsonEncoder()
+    for (let i = 0; i < 3; i++) encoder.encode({ n: i })
+    const check = (n: number) => assert.equal(encoder.encode({ n })?.toString(), JSON.stringify({ n }))
+    for (let m = -100_000; m <= 100_000; m++) check(m / 100)
+    fc.assert(
+      fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 }), fc.integer({ min: 1, max: 4 }), (m, d) =>
+        check(m / 10 ** d),
+      ),
+      { numRuns: 20_000 },
+    )
+    fc.assert(
+      fc.property(fc.double(), (n) => check(n)),
+      { numRuns: 20_000 },
+    )
+    for (const n of [0.1 + 0.2, 1e21, 1e-7, -1e-7, 2 ** 53, 21474836.47, 21474836.48, -21474836.47, 0.005])
+      check(n)
+  })
+
   it('a view it returned stays good until its next call only', () => {
     const encoder = new JsonEncoder()
     for (let i = 0; i < 3; i++) encoder.encode({ id: i })
