@@ -13,6 +13,8 @@
 // order) is a miss, and the record goes through JSON.parse, whose result may teach a new shape.
 // Tests compare the two on generated and on corrupted input.
 
+import { flatShapeKeys, ShapeCache } from './json-shapes.js'
+
 /** What the fast path returns when it gives up. */
 const MISS: unique symbol = Symbol('miss')
 type Miss = typeof MISS
@@ -31,19 +33,6 @@ const BACKSLASH = 0x5c
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i)
 /** Up to 15 digits, the integer m is exact and below 2^53. */
 const DIGITS_MAX = 15
-/** Shapes kept per decoder; a stream rarely has more than a few. */
-const SHAPES_MAX = 8
-/** Keys per shape: beyond this, the compiled literal is not worth it. */
-const KEYS_MAX = 32
-/** A shape is compiled once seen this many times (compiling costs tens of µs). */
-const SEEN_TO_COMPILE = 2
-/**
- * After this many records in a row through JSON.parse, the fast path (trying shapes, learning
- * them) rests for REST_RECORDS records: a stream of nested or pretty-printed JSON pays for it
- * on one record in ~65.
- */
-const SLOW_TO_REST = 64
-const REST_RECORDS = 4096
 
 interface Shape {
   readonly id: string
@@ -53,13 +42,8 @@ interface Shape {
 }
 
 export class JsonDecoder {
-  /** Compiled shapes, the latest learned first. */
-  private shapes: Shape[] = []
-  /** How often each flat shape has come through JSON.parse. */
-  private seen = new Map<string, number>()
+  private readonly cache = new ShapeCache<Shape>(compileShape)
   private readonly values: unknown[] = []
-  private slowInARow = 0
-  private restFor = 0
   /** Where the fast path is reading. */
   private pos = 0
   /** Records the fast path decoded (tests check it is taken). */
@@ -67,27 +51,19 @@ export class JsonDecoder {
 
   /** JSON.parse(bytes as UTF-8), throwing as it does. */
   decode(bytes: Buffer): unknown {
-    const resting = this.restFor > 0
-    if (resting) {
-      this.restFor--
-    } else if (bytes.length > 0 && bytes[0] === OPEN) {
-      for (const shape of this.shapes) {
+    const resting = this.cache.resting()
+    if (!resting && bytes.length > 0 && bytes[0] === OPEN) {
+      for (const shape of this.cache.shapes) {
         const v = this.tryShape(bytes, shape)
         if (v !== MISS) {
-          this.slowInARow = 0
+          this.cache.hit()
           this.fastDecodes++
           return v
         }
       }
     }
     const value: unknown = JSON.parse(bytes.toString())
-    if (!resting) {
-      if (++this.slowInARow >= SLOW_TO_REST) {
-        this.slowInARow = 0
-        this.restFor = REST_RECORDS
-      }
-      this.learn(value)
-    }
+    if (!resting) this.cache.missed(flatShapeKeys(value, false))
     return value
   }
 
@@ -185,26 +161,6 @@ export class JsonDecoder {
       return null
     }
     return MISS
-  }
-
-  /** Takes the shape of a flat object JSON.parse returned; compiles it once seen again. */
-  private learn(value: unknown): void {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return
-    const keys = Object.keys(value)
-    if (keys.length === 0 || keys.length > KEYS_MAX) return
-    for (const k of keys) {
-      // "__proto__" in a literal sets the prototype; index-like keys are not in text order.
-      if (k === '__proto__' || /^(0|[1-9]\d*)$/.test(k)) return
-      const v = (value as Record<string, unknown>)[k]
-      if (v !== null && typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') return
-    }
-    const id = keys.join('\u0000')
-    const seen = (this.seen.get(id) ?? 0) + 1
-    if (this.seen.size >= SHAPES_MAX * 4) this.seen.clear()
-    this.seen.set(id, seen)
-    if (seen < SEEN_TO_COMPILE || this.shapes.some((s) => s.id === id)) return
-    if (this.shapes.length >= SHAPES_MAX) this.shapes.pop()
-    this.shapes.unshift(compileShape(id, keys))
   }
 }
 

@@ -11,6 +11,8 @@
 // order, a toJSON method, nested values, strings needing escapes or not ASCII, undefined,
 // functions, symbols, bigints: all go to JSON.stringify. Tests compare the two on generated input.
 
+import { flatShapeKeys, ShapeCache } from './json-shapes.js'
+
 const QUOTE = 0x22
 const MINUS = 0x2d
 const DOT = 0x2e
@@ -19,13 +21,6 @@ const CLOSE = 0x7d
 const NULL = Buffer.from('null')
 const TRUE = Buffer.from('true')
 const FALSE = Buffer.from('false')
-
-const SHAPES_MAX = 8
-const KEYS_MAX = 32
-const SEEN_TO_COMPILE = 2
-/** As the decoder: after this many objects in a row through JSON.stringify, rest a while. */
-const SLOW_TO_REST = 64
-const REST_RECORDS = 4096
 
 /** Writes one object of its shape; false when the object is not of it (nothing usable written). */
 type ShapeWriter = (value: object, encoder: JsonEncoder) => boolean
@@ -43,10 +38,7 @@ export class JsonEncoder {
    */
   private views: Buffer[] = []
   private pos = 0
-  private shapes: Shape[] = []
-  private seen = new Map<string, number>()
-  private slowInARow = 0
-  private restFor = 0
+  private readonly cache = new ShapeCache<Shape>((id, keys) => ({ id, write: compileWriter(keys) }))
   /** Values the fast path encoded (tests check it is taken). */
   fastEncodes = 0
 
@@ -56,15 +48,12 @@ export class JsonEncoder {
    * then looked at as a shape to learn).
    */
   encode(value: unknown): Buffer | null {
-    if (this.restFor > 0) {
-      this.restFor--
-      return null
-    }
+    if (this.cache.resting()) return null
     if (typeof value === 'object' && value !== null) {
-      for (const shape of this.shapes) {
+      for (const shape of this.cache.shapes) {
         this.pos = 0
         if (shape.write(value, this)) {
-          this.slowInARow = 0
+          this.cache.hit()
           this.fastEncodes++
           const length = this.pos
           let view = this.views[length]
@@ -76,11 +65,7 @@ export class JsonEncoder {
         }
       }
     }
-    if (++this.slowInARow >= SLOW_TO_REST) {
-      this.slowInARow = 0
-      this.restFor = REST_RECORDS
-    }
-    this.learn(value)
+    this.cache.missed(flatShapeKeys(value, true))
     return null
   }
 
@@ -207,29 +192,6 @@ export class JsonEncoder {
     this.buf.copy(grown, 0, 0, this.pos)
     this.buf = grown
     this.views = []
-  }
-
-  /** Takes the shape of a flat plain object; compiles a writer once it has been seen again. */
-  private learn(value: unknown): void {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return
-    if (Object.getPrototypeOf(value) !== Object.prototype) return
-    const keys = Object.keys(value)
-    if (keys.length === 0 || keys.length > KEYS_MAX) return
-    for (const k of keys) {
-      // An own "__proto__" cannot be read by name; index-like keys are left to JSON.stringify.
-      if (k === '__proto__' || /^(0|[1-9]\d*)$/.test(k)) return
-      const d = Object.getOwnPropertyDescriptor(value, k)
-      if (d === undefined || !('value' in d)) return // a getter: JSON.stringify alone calls it
-      const v: unknown = d.value
-      if (v !== null && typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') return
-    }
-    const id = keys.join('\u0000')
-    const seen = (this.seen.get(id) ?? 0) + 1
-    if (this.seen.size >= SHAPES_MAX * 4) this.seen.clear()
-    this.seen.set(id, seen)
-    if (seen < SEEN_TO_COMPILE || this.shapes.some((s) => s.id === id)) return
-    if (this.shapes.length >= SHAPES_MAX) this.shapes.pop()
-    this.shapes.unshift({ id, write: compileWriter(keys) })
   }
 }
 

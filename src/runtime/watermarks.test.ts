@@ -3,14 +3,18 @@ import { describe, it } from 'node:test'
 import { WatermarkTracker } from './watermarks.js'
 
 describe('WatermarkTracker', () => {
-  const opts = { outOfOrdernessMs: 0, advanceWithWallClock: false }
-
-  it('a partition idles from the stamp after its last record, not from an earlier one', () => {
-    const w = new WatermarkTracker(opts)
+  /** A tracker of two source partitions, a and b, with records at `aTs` and `bTs`. */
+  function twoPartitions(aTs: number, bTs: number) {
+    const w = new WatermarkTracker({ outOfOrdernessMs: 0, advanceWithWallClock: false })
     const a = w.sourceHandle('a', 0)
     const b = w.sourceHandle('b', 0)
-    w.observeSource(a, 1_000)
-    w.observeSource(b, 2_000)
+    w.observeSource(a, aTs)
+    w.observeSource(b, bTs)
+    return { w, a, b }
+  }
+
+  it('a partition idles from the stamp after its last record, not from an earlier one', () => {
+    const { w, b } = twoPartitions(1_000, 2_000)
     w.stampActivity(100)
     assert.equal(w.watermark, 1_000) // a holds time back
     // b keeps getting records; a has none after the stamp at 100.
@@ -22,11 +26,7 @@ describe('WatermarkTracker', () => {
   })
 
   it('records since the last stamp count as activity at the next tick', () => {
-    const w = new WatermarkTracker(opts)
-    const a = w.sourceHandle('a', 0)
-    const b = w.sourceHandle('b', 0)
-    w.observeSource(a, 1_000)
-    w.observeSource(b, 2_000)
+    const { w, b } = twoPartitions(1_000, 2_000)
     // No stamp since the records: the tick at 9,000 takes them as activity then (the runtime
     // stamps with the time it processed the batch at, so this is at most one batch late).
     assert.equal(w.tick(9_000, 5_000), false)
@@ -37,11 +37,7 @@ describe('WatermarkTracker', () => {
   })
 
   it('a record on an idle partition makes it hold time back again', () => {
-    const w = new WatermarkTracker(opts)
-    const a = w.sourceHandle('a', 0)
-    const b = w.sourceHandle('b', 0)
-    w.observeSource(a, 1_000)
-    w.observeSource(b, 1_000)
+    const { w, a, b } = twoPartitions(1_000, 1_000)
     w.stampActivity(0)
     w.observeSource(b, 10_000)
     w.tick(5_000, 5_000)
