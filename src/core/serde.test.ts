@@ -24,6 +24,16 @@ describe('serdes', () => {
     assert.equal(s.serializeText!(null as unknown as string), null)
   })
 
+  it("json's serialize gives bytes of their own, also from the fast path; serializeTransient reuses", () => {
+    const j = json<{ id: number; user: string }>()
+    const kept = Array.from({ length: 6 }, (_, i) => j.serialize({ id: i, user: `u${i}` })!)
+    for (const [i, b] of kept.entries()) assert.equal(b.toString(), JSON.stringify({ id: i, user: `u${i}` }))
+    const first = j.serializeTransient!({ id: 1, user: 'a' }) as Buffer
+    const second = j.serializeTransient!({ id: 2, user: 'b' }) as Buffer
+    assert.ok(Buffer.isBuffer(second) && second.toString() === '{"id":2,"user":"b"}')
+    assert.equal(first.buffer, second.buffer, 'the transient bytes share one buffer')
+  })
+
   it('json refuses a value with no JSON form, by name', () => {
     const j = json<unknown>()
     assert.throws(() => j.serialize(() => 1), {
