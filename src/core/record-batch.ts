@@ -234,6 +234,8 @@ export function encodeRecordBatch(opts: EncodeBatchOptions, bytesMax: number = l
     else pos = writeVarlong(buf, pos, timestampDelta)
     if (offsetDelta < 64) buf[pos++] = offsetDelta << 1
     else pos = writeVarint(buf, pos, offsetDelta)
+    // Key and value written here rather than by writeBytesField: the call cost ~9% of an
+    // encode (1,000 records of 108 bytes, alternating runs).
     if (keyLength < 0)
       buf[pos++] = 1 // varint -1
     else {

@@ -14,7 +14,7 @@ import { EddyError, isEddyError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import { murmur2, partitionForKey, toPositive } from '../core/murmur2.js'
 import type { LogRecord, RecordHeader, RecordInput } from '../core/record.js'
-import type { Encoded } from '../core/serde.js'
+import { type Encoded, encodedBytes } from '../core/serde.js'
 import type { StoreSpec } from '../core/store.js'
 import { type Plan, type SubTopology, sizeTopics } from '../plan/plan.js'
 import type {
@@ -676,12 +676,12 @@ export class AppRunner {
     if (explicitPartition === undefined && partitions > 1) {
       // The hash is of the bytes: text is encoded once, here, and the bytes go on to the batch.
       if (key !== null) {
-        const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key
+        const bytes = encodedBytes(key)!
         key = bytes
         partition = partitionForKey(bytes, partitions)
       } else if (value !== null) {
         // Null keys spread by value, so a replay puts each record where the first run did.
-        const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value
+        const bytes = encodedBytes(value)!
         value = bytes
         partition = toPositive(murmur2(bytes)) % partitions
       }

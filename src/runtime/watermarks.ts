@@ -109,14 +109,9 @@ export class WatermarkTracker {
   }
 
   /**
-   * Records a source record's timestamp; returns true when the watermark advanced. The record's
-   * wall-clock time is taken at the next stampActivity.
+   * Records a source record's timestamp, given its partition's handle; returns true when the
+   * watermark advanced. The record's wall-clock time is taken at the next stampActivity.
    */
-  observe(partition: string, timestamp: number, nowMs: number): boolean {
-    return this.observeSource(this.source(partition, nowMs) as unknown as SourceHandle, timestamp)
-  }
-
-  /** observe, given the partition's handle. */
   observeSource(handle: SourceHandle, timestamp: number): boolean {
     const s = handle as unknown as SourcePartition
     s.touched = true
