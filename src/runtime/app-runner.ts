@@ -48,6 +48,8 @@ export interface TaskStateHandle {
   flushChangelog(): { topic: string; partition: number; records: RecordInput[] }[]
   afterCommit(): Promise<void> | void
   afterAbort(): void
+  /** Writes what the last commits committed to local storage (the state layer may defer it). */
+  persist?(): Promise<void> | void
   /** True when stores changed since the last commit (absent: assume they did). */
   hasChanges?(): boolean
   /** Deletes entries past their TTL (the deletes go to the changelog). */
@@ -747,7 +749,9 @@ export class AppRunner {
       if (caughtUp && processed === 0)
         await this.waitForData(Math.max(1, Math.min(this.commitIntervalMs, 200)))
     }
-    await this.tryCommit()
+    // The final commit, then the state it leaves on disk with fresh checkpoints: a restart
+    // replays nothing.
+    if (await this.tryCommit()) for (const t of this.tasks) await t.state.persist?.()
   }
 
   /** Fills empty input buffers; returns how many records arrived. */

@@ -165,8 +165,12 @@ export class DurableKeyValueStore<K, V> implements KeyValueStore<K, V>, DurableS
     return this.cache.takeDirty()
   }
 
-  hasPending(): boolean {
-    return this.cache.hasPending()
+  commitTaken(): void {
+    this.cache.commitTaken()
+  }
+
+  get unpersisted(): number {
+    return this.cache.unpersisted
   }
 
   hasDirty(): boolean {

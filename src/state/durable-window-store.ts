@@ -203,8 +203,12 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
     return this.cache.takeDirty()
   }
 
-  hasPending(): boolean {
-    return this.cache.hasPending()
+  commitTaken(): void {
+    this.cache.commitTaken()
+  }
+
+  get unpersisted(): number {
+    return this.cache.unpersisted
   }
 
   hasDirty(): boolean {

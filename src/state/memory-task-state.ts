@@ -33,6 +33,8 @@ export class MemoryTaskState {
 
   afterAbort(): void {}
 
+  persist(): void {}
+
   storeSizes(): Map<string, number> {
     return new Map([...this.all].map(([name, s]) => [name, s.size]))
   }

@@ -1,7 +1,9 @@
 // The write cache in front of a store's lmdb bytes. Writes land here (dirty); at a commit the
-// dirty entries become changelog records and pending lmdb writes; once the transaction has
-// committed the pending writes go to lmdb and the entries leave the cache. lmdb therefore only
-// ever holds committed state, and an aborted transaction is undone by dropping the cache.
+// dirty entries become changelog records, and their lmdb writes wait for the transaction
+// (awaiting). Once it has committed they are committed writes; they reach lmdb when the task
+// state persists (every few seconds, not every commit: an open window is written to lmdb once,
+// not at each of the commits that changed it). lmdb therefore only ever holds committed state;
+// what committed since lmdb's checkpoint is in the changelog too, so a crash loses nothing.
 import type { StoreSpec } from '../core/store.js'
 import type { BytesStore, BytesWrite } from './lmdb-env.js'
 import { type ChangelogEntry, changelogEntry, checkValueSize, encodeStoredValue } from './store-encoding.js'
@@ -23,6 +25,10 @@ export interface CacheEntry<K, V> {
   inBytes: boolean
   /** Whether the write `takeDirty` last took of it was a delete. */
   takenDeleted: boolean
+  /** The lmdb write `takeDirty` last took of it. */
+  takenWrite: BytesWrite | undefined
+  /** Taken by `takeDirty` since lmdb was last written: the changelog has a record of it lmdb lacks. */
+  unpersisted: boolean
   /**
    * The cache still holds this entry. A store's own index may outlive it (two key identities
    * with the same bytes share an entry); this flag says so without a second lookup by `id`.
@@ -34,16 +40,22 @@ export interface CacheEntry<K, V> {
 export interface DurableStore {
   readonly name: string
   readonly spec: StoreSpec
-  /** The entries written since the last call, as changelog records; they become pending. */
+  /** The entries written since the last call, as changelog records; their writes await the commit. */
   takeDirty(): ChangelogEntry[]
-  hasPending(): boolean
+  /** The transaction carrying the last `takeDirty` committed: its writes are committed writes. */
+  commitTaken(): void
+  /** Committed writes not yet in lmdb. */
+  readonly unpersisted: number
   /** Written since the last `takeDirty`. */
   hasDirty(): boolean
-  /** The lmdb writes of the pending entries (to be written with the checkpoint). */
+  /** The committed writes lmdb lacks (to be written with the checkpoint). */
   pendingWrites(): BytesWrite[]
-  /** The pending writes are in lmdb: forget them. */
+  /** The committed writes are in lmdb: forget them. */
   markPersisted(): void
-  /** The transaction aborted: forget every uncommitted write, reads go back to lmdb. */
+  /**
+   * The transaction aborted, and the committed writes are in lmdb: forget every write the cache
+   * holds, reads go back to lmdb.
+   */
   discardPending(): void
   /** Deletes the entries whose TTL has passed (the deletes go to the changelog); returns how many. */
   sweepExpired(nowMs: number): number
@@ -58,13 +70,16 @@ export function bytesId(bytesKey: Buffer): string {
 
 export class WriteCache<K, V> {
   private readonly entries = new Map<string, CacheEntry<K, V>>()
-  private readonly pending = new Map<string, BytesWrite>()
+  /** Committed writes lmdb lacks, by entry id (the last one of a key wins). */
+  private readonly committed = new Map<string, BytesWrite>()
   /**
-   * The entries made dirty since the last `takeDirty` (each once), and those it took: the commit
-   * cycle visits only these, not every entry the cache keeps for reads (a join's window holds
-   * a minute of records; a commit every 100 ms touched them all).
+   * The entries made dirty since the last `takeDirty` (each once), those the last `takeDirty`
+   * took (awaiting their commit), and those taken since lmdb was written (each once): the commit
+   * cycle visits only these, not every entry the cache keeps for reads (a join's window holds a
+   * minute of records; a commit every 100 ms touched them all).
    */
   private dirtyEntries: CacheEntry<K, V>[] = []
+  private awaiting: CacheEntry<K, V>[] = []
   private taken: CacheEntry<K, V>[] = []
   /** Entries the cache adds to (or hides from) lmdb's count. */
   private sizeDelta = 0
@@ -92,10 +107,10 @@ export class WriteCache<K, V> {
     return this.bytes.count() + this.sizeDelta
   }
 
-  /** True when a delete of this key would change anything (lmdb, the cache or a pending write has it). */
+  /** True when a delete of this key would change anything (lmdb, the cache or a committed write has it). */
   mayHold(bytesKey: Buffer): boolean {
     const id = bytesId(bytesKey)
-    return this.entries.has(id) || this.pending.has(id) || this.bytes.has(bytesKey)
+    return this.entries.has(id) || this.committed.has(id) || this.bytes.has(bytesKey)
   }
 
   /** Records a put (or a delete) of the key; returns its entry, or null when the cache need not keep one. */
@@ -123,6 +138,8 @@ export class WriteCache<K, V> {
         dirty: false,
         inBytes,
         takenDeleted: false,
+        takenWrite: undefined,
+        unpersisted: false,
         live: true,
       }
       this.entries.set(id, e)
@@ -148,7 +165,7 @@ export class WriteCache<K, V> {
     e.dirty = true
     this.sizeDelta += contribution(e)
     // A delete of a key that only ever lived in the cache needs no tombstone.
-    if (deleted && !e.inBytes && !this.pending.has(e.id)) {
+    if (deleted && !e.inBytes && !e.unpersisted) {
       this.entries.delete(e.id)
       e.live = false
       return null
@@ -167,18 +184,24 @@ export class WriteCache<K, V> {
       checkValueSize(this.spec, e.bytesKey, serialized)
       e.dirty = false
       e.takenDeleted = e.deleted
-      this.taken.push(e)
+      e.takenWrite = { key: e.bytesKey, value: e.deleted ? null : encodeStoredValue(serialized, e.writtenMs) }
+      this.awaiting.push(e)
+      if (!e.unpersisted) {
+        e.unpersisted = true
+        this.taken.push(e)
+      }
       out.push(changelogEntry(e.bytesKey, serialized, e.deleted, e.writtenMs))
-      this.pending.set(e.id, {
-        key: e.bytesKey,
-        value: e.deleted ? null : encodeStoredValue(serialized, e.writtenMs),
-      })
     }
     return out
   }
 
-  hasPending(): boolean {
-    return this.pending.size > 0
+  commitTaken(): void {
+    for (const e of this.awaiting) this.committed.set(e.id, e.takenWrite!)
+    this.awaiting = []
+  }
+
+  get unpersisted(): number {
+    return this.committed.size
   }
 
   /** True when an entry changed since the last `takeDirty`. */
@@ -187,21 +210,24 @@ export class WriteCache<K, V> {
   }
 
   pendingWrites(): BytesWrite[] {
-    return [...this.pending.values()]
+    return [...this.committed.values()]
   }
 
   /**
-   * The pending writes are in lmdb. Entries not written since stay as a read cache (lmdb now holds
-   * exactly their value, so reads skip lmdb and the serde), up to `cleanEntriesMax`: the oldest
-   * beyond it, and deletes, leave the cache. Returns the entries that left.
+   * The committed writes are in lmdb (called between a commit and the next `takeDirty`). Entries
+   * not written since stay as a read cache (lmdb now holds exactly their value, so reads skip lmdb
+   * and the serde), up to `cleanEntriesMax`: the oldest beyond it, and deletes, leave the cache.
+   * Returns the entries that left.
    */
   markPersisted(): CacheEntry<K, V>[] {
-    this.pending.clear()
+    this.committed.clear()
     const evicted: CacheEntry<K, V>[] = []
     const taken = this.taken
     this.taken = []
     // Only the entries just written to lmdb change how they count; every other one stands.
     for (const e of taken) {
+      e.unpersisted = false
+      e.takenWrite = undefined
       if (!e.live) continue
       this.sizeDelta -= contribution(e)
       e.inBytes = !e.takenDeleted
@@ -232,8 +258,9 @@ export class WriteCache<K, V> {
     for (const e of this.entries.values()) e.live = false
     this.entries.clear()
     this.dirtyEntries = []
+    this.awaiting = []
     this.taken = []
-    this.pending.clear()
+    this.committed.clear()
     this.sizeDelta = 0
   }
 }

@@ -25,7 +25,7 @@ const log = EventLog.open({ dir: path.join(dir, 'log'), fsync: { kind: 'never' }
 const transport = new EmbeddedTransport(log)
 // Same transactional id every round: fences the killed child's producer and aborts its open transaction.
 const producer = await transport.producer({ transactionalId: STATE_CRASH_TXN_ID })
-const state = await TaskState.open(stateCrashOptions(dir, transport))
+const state = await TaskState.open(stateCrashOptions(dir, transport, Number(roundArg)))
 say(`ready ${fingerprint(state)}`)
 
 const kv = state.keyValueStore<string, { n: number; at: number }>('totals')

@@ -14,7 +14,11 @@ export const STATE_CRASH_SPECS: StoreSpec[] = [
   { name: 'per-minute', kind: 'window', keySerde: json(), valueSerde: json() },
 ]
 
-export function stateCrashOptions(root: string, transport: Transport): TaskStateOptions {
+/**
+ * `round` picks how often committed writes reach lmdb: at every commit, every 15 ms (kills land
+ * between persists and inside them), or at the default interval (most kills find lmdb behind).
+ */
+export function stateCrashOptions(root: string, transport: Transport, round = 0): TaskStateOptions {
   return {
     dir: path.join(root, 'state'),
     appId: 'crash-app',
@@ -27,6 +31,7 @@ export function stateCrashOptions(root: string, transport: Transport): TaskState
     clock: systemClock,
     // Small steps, so kills also land inside a restore.
     restoreFetchBytes: 16 * 1024,
+    persistIntervalMs: [0, 15, undefined][round % 3],
   }
 }
 

@@ -153,7 +153,8 @@ describe('TaskState', () => {
 
   it('restores only the changelog tail past its checkpoint', async () => {
     const s = await setup()
-    let state = await TaskState.open(s.options())
+    // Every commit persists: the checkpoint is that of the last afterCommit.
+    let state = await TaskState.open(s.options({ persistIntervalMs: 0 }))
     await writeHistory(state, s.producer)
     const { kv, win } = stores(state)
     kv.put('late', 1)
@@ -219,9 +220,66 @@ describe('TaskState', () => {
     await s.close()
   })
 
+  it('persists committed writes every persistIntervalMs: an abort writes them under the old checkpoint, a restart replays them, persist() moves the checkpoint', async () => {
+    const s = await setup()
+    let state = await TaskState.open(s.options({ persistIntervalMs: 60_000 }))
+    const opened = state.checkpoint('counts')
+    let { kv, win } = stores(state)
+    kv.put('a', 1)
+    win.put({ page: '/' }, 0, 1)
+    await commitCycle(state, s.producer)
+    assert.deepEqual(state.checkpoint('counts'), opened, 'a commit inside the interval leaves lmdb as it was')
+    assert.equal(kv.get('a'), 1)
+
+    // An abort: the committed writes go to lmdb (old checkpoint), the aborted ones nowhere.
+    kv.put('a', 2)
+    win.put({ page: '/' }, 0, 2)
+    const batches = state.flushChangelog()
+    s.producer.beginTransaction()
+    for (const b of batches) await s.producer.send(b.topic, b.partition, b.records)
+    await s.producer.abortTransaction()
+    state.afterAbort()
+    assert.equal(kv.get('a'), 1)
+    assert.equal(win.get({ page: '/' }, 0), 1)
+    assert.deepEqual(state.checkpoint('counts'), opened)
+
+    kv.put('b', 3)
+    await commitCycle(state, s.producer)
+    const expected = snapshot(kv, win)
+    await state.close()
+
+    // lmdb is still at the old checkpoint: the restart replays the committed writes.
+    state = await TaskState.open(s.options({ persistIntervalMs: 60_000 }))
+    assert.deepEqual(snapshot(stores(state).kv, stores(state).win), expected)
+    assert.deepEqual(
+      state.metrics().map((m) => m.restoredRecords),
+      [2, 1],
+    )
+    ;({ kv, win } = stores(state))
+    kv.put('c', 4)
+    await commitCycle(state, s.producer)
+    await state.persist()
+    assert.deepEqual(state.checkpoint('counts'), {
+      topic: 'app-counts-changelog',
+      partition: 0,
+      offset: await s.transport.latestOffset('app-counts-changelog', 0, 'read_committed'),
+    })
+    const persisted = snapshot(kv, win)
+    await state.close()
+    state = await TaskState.open(s.options())
+    assert.deepEqual(
+      state.metrics().map((m) => m.restoredRecords),
+      [0, 0],
+      'after persist() the checkpoint is current: nothing to replay',
+    )
+    assert.deepEqual(snapshot(stores(state).kv, stores(state).win), persisted)
+    await state.close()
+    await s.close()
+  })
+
   it('rebuilds a store whose checkpoint is past its changelog’s end', async () => {
     const s = await setup()
-    let state = await TaskState.open(s.options())
+    let state = await TaskState.open(s.options({ persistIntervalMs: 0 }))
     stores(state).kv.put('a', 1)
     await commitCycle(state, s.producer)
     assert.ok((state.checkpoint('counts')?.offset ?? 0) > 0)
