@@ -24,6 +24,15 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
   private readonly cache: WriteCache<K, V>
   /** The cache's entries by key identity, then window start. */
   private readonly index = new Map<unknown, KeyWindows<K, V>>()
+  /**
+   * The last window `get` looked up in lmdb, and whether lmdb had it: an aggregation's put of a
+   * new window follows its get, and needs neither the lmdb key built again nor a second lookup.
+   * Valid until lmdb changes (persist, abort).
+   */
+  private missKey: K | undefined = undefined
+  private missStart = Number.NaN
+  private missBytesKey: Buffer | undefined = undefined
+  private missInBytes = false
 
   constructor(
     readonly spec: StoreSpec<K, V>,
@@ -56,8 +65,18 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
         ? undefined
         : e.value
     const now = this.clock.nowMs()
-    const stored = this.bytes.get(windowKey(this.keyBytesOf(key, kw), windowStart, this.spec))
+    const bytesKey = windowKey(this.keyBytesOf(key, kw), windowStart, this.spec)
+    const stored = this.bytes.get(bytesKey)
+    this.missKey = key
+    this.missStart = windowStart
+    this.missBytesKey = bytesKey
+    this.missInBytes = stored !== undefined
     return stored === undefined ? undefined : this.decodeLive(stored, now)
+  }
+
+  private forgetMiss(): void {
+    this.missKey = undefined
+    this.missBytesKey = undefined
   }
 
   private decodeLive(stored: Buffer, now: number): V | undefined {
@@ -85,7 +104,19 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
       return
     }
     const keyBytes = this.keyBytesOf(key, kw)
-    this.writeAt(id, kw?.key ?? key, keyBytes, windowKey(keyBytes, start, this.spec), start, value, deleted)
+    const missed = this.missBytesKey !== undefined && key === this.missKey && start === this.missStart
+    const bytesKey = missed ? this.missBytesKey! : windowKey(keyBytes, start, this.spec)
+    this.writeAt(
+      id,
+      kw?.key ?? key,
+      keyBytes,
+      bytesKey,
+      start,
+      value,
+      deleted,
+      missed ? this.missInBytes : undefined,
+    )
+    this.forgetMiss()
   }
 
   private forget(id: unknown, kw: KeyWindows<K, V>, start: number): void {
@@ -101,9 +132,10 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
     start: number,
     value: V | undefined,
     deleted: boolean,
+    knownInBytes?: boolean,
   ): void {
     if (deleted && !this.cache.mayHold(bytesKey)) return
-    const written = this.cache.write(key, start, bytesKey, value, deleted, this.clock.nowMs())
+    const written = this.cache.write(key, start, bytesKey, value, deleted, this.clock.nowMs(), knownInBytes)
     let kw = this.index.get(id)
     if (written === null) {
       kw?.windows.delete(start)
@@ -220,6 +252,7 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
   }
 
   markPersisted(): void {
+    this.forgetMiss()
     for (const e of this.cache.markPersisted()) {
       const id = keyIdentity(e.key)
       const kw = this.index.get(id)
@@ -230,6 +263,7 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
   }
 
   discardPending(): void {
+    this.forgetMiss()
     this.cache.discard()
     this.index.clear()
   }

@@ -23,10 +23,15 @@ export interface CacheEntry<K, V> {
   dirty: boolean
   /** lmdb holds this key (as of the last persist). */
   inBytes: boolean
-  /** Whether the write `takeDirty` last took of it was a delete. */
+  /** The write `takeDirty` last took of it (awaiting its commit): a delete, or these bytes at this time. */
   takenDeleted: boolean
-  /** The lmdb write `takeDirty` last took of it. */
-  takenWrite: BytesWrite | undefined
+  takenSerialized: Buffer | null
+  takenMs: number
+  /** Its last committed write lmdb lacks, if `committed` (kept as fields: no object per commit). */
+  committed: boolean
+  committedDeleted: boolean
+  committedSerialized: Buffer | null
+  committedMs: number
   /** Taken by `takeDirty` since lmdb was last written: the changelog has a record of it lmdb lacks. */
   unpersisted: boolean
   /**
@@ -70,8 +75,8 @@ export function bytesId(bytesKey: Buffer): string {
 
 export class WriteCache<K, V> {
   private readonly entries = new Map<string, CacheEntry<K, V>>()
-  /** Committed writes lmdb lacks, by entry id (the last one of a key wins). */
-  private readonly committed = new Map<string, BytesWrite>()
+  /** Entries with a committed write lmdb lacks. */
+  private committedCount = 0
   /**
    * The entries made dirty since the last `takeDirty` (each once), those the last `takeDirty`
    * took (awaiting their commit), and those taken since lmdb was written (each once): the commit
@@ -110,7 +115,8 @@ export class WriteCache<K, V> {
   /** True when a delete of this key would change anything (lmdb, the cache or a committed write has it). */
   mayHold(bytesKey: Buffer): boolean {
     const id = bytesId(bytesKey)
-    return this.entries.has(id) || this.committed.has(id) || this.bytes.has(bytesKey)
+    // An entry with a committed write stays in the cache until lmdb has it.
+    return this.entries.has(id) || this.bytes.has(bytesKey)
   }
 
   /** Records a put (or a delete) of the key; returns its entry, or null when the cache need not keep one. */
@@ -121,11 +127,13 @@ export class WriteCache<K, V> {
     value: V | undefined,
     deleted: boolean,
     nowMs: number,
+    /** Whether lmdb holds the key, when the caller just looked (saves a second lookup). */
+    knownInBytes?: boolean,
   ): CacheEntry<K, V> | null {
     const id = bytesId(bytesKey)
     let e = this.entries.get(id)
     if (e === undefined) {
-      const inBytes = this.bytes.has(bytesKey)
+      const inBytes = knownInBytes ?? this.bytes.has(bytesKey)
       // Until the write below, the entry stands for what lmdb holds: it changes nothing yet.
       e = {
         key,
@@ -138,7 +146,12 @@ export class WriteCache<K, V> {
         dirty: false,
         inBytes,
         takenDeleted: false,
-        takenWrite: undefined,
+        takenSerialized: null,
+        takenMs: 0,
+        committed: false,
+        committedDeleted: false,
+        committedSerialized: null,
+        committedMs: 0,
         unpersisted: false,
         live: true,
       }
@@ -184,7 +197,8 @@ export class WriteCache<K, V> {
       checkValueSize(this.spec, e.bytesKey, serialized)
       e.dirty = false
       e.takenDeleted = e.deleted
-      e.takenWrite = { key: e.bytesKey, value: e.deleted ? null : encodeStoredValue(serialized, e.writtenMs) }
+      e.takenSerialized = serialized
+      e.takenMs = e.writtenMs
       this.awaiting.push(e)
       if (!e.unpersisted) {
         e.unpersisted = true
@@ -196,12 +210,18 @@ export class WriteCache<K, V> {
   }
 
   commitTaken(): void {
-    for (const e of this.awaiting) this.committed.set(e.id, e.takenWrite!)
+    for (const e of this.awaiting) {
+      if (!e.committed) this.committedCount++
+      e.committed = true
+      e.committedDeleted = e.takenDeleted
+      e.committedSerialized = e.takenSerialized
+      e.committedMs = e.takenMs
+    }
     this.awaiting = []
   }
 
   get unpersisted(): number {
-    return this.committed.size
+    return this.committedCount
   }
 
   /** True when an entry changed since the last `takeDirty`. */
@@ -210,7 +230,15 @@ export class WriteCache<K, V> {
   }
 
   pendingWrites(): BytesWrite[] {
-    return [...this.committed.values()]
+    const out: BytesWrite[] = []
+    for (const e of this.taken) {
+      if (!e.committed) continue
+      out.push({
+        key: e.bytesKey,
+        value: e.committedDeleted ? null : encodeStoredValue(e.committedSerialized, e.committedMs),
+      })
+    }
+    return out
   }
 
   /**
@@ -220,17 +248,20 @@ export class WriteCache<K, V> {
    * Returns the entries that left.
    */
   markPersisted(): CacheEntry<K, V>[] {
-    this.committed.clear()
+    this.committedCount = 0
     const evicted: CacheEntry<K, V>[] = []
     const taken = this.taken
     this.taken = []
     // Only the entries just written to lmdb change how they count; every other one stands.
     for (const e of taken) {
       e.unpersisted = false
-      e.takenWrite = undefined
-      if (!e.live) continue
+      const committed = e.committed
+      e.committed = false
+      e.takenSerialized = null
+      e.committedSerialized = null
+      if (!e.live || !committed) continue
       this.sizeDelta -= contribution(e)
-      e.inBytes = !e.takenDeleted
+      e.inBytes = !e.committedDeleted
       if (!e.dirty && e.deleted) {
         this.entries.delete(e.id)
         e.live = false
@@ -260,7 +291,7 @@ export class WriteCache<K, V> {
     this.dirtyEntries = []
     this.awaiting = []
     this.taken = []
-    this.committed.clear()
+    this.committedCount = 0
     this.sizeDelta = 0
   }
 }
