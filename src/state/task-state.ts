@@ -96,8 +96,11 @@ export interface StoreMetrics {
 
 const RESTORE_FETCH_BYTES_DEFAULT = 4 * 1024 * 1024
 const PERSIST_INTERVAL_MS_DEFAULT = 5_000
-/** Committed writes a store keeps in memory before they go to lmdb, whatever the interval. */
-const UNPERSISTED_MAX = 100_000
+/**
+ * Committed writes a store keeps in memory before they go to lmdb, whatever the interval. A join
+ * window's records mostly come and go within an interval: then neither reaches lmdb.
+ */
+const UNPERSISTED_MAX = 200_000
 /** Changelog bytes per batch handed to the runtime: well inside a log batch. */
 const CHANGELOG_BATCH_BYTES = limits.batchBytesMax / 4
 

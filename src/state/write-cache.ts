@@ -232,7 +232,8 @@ export class WriteCache<K, V> {
   pendingWrites(): BytesWrite[] {
     const out: BytesWrite[] = []
     for (const e of this.taken) {
-      if (!e.committed) continue
+      // A delete of a key lmdb lacks (written and deleted since the last persist) is nothing to do.
+      if (!e.committed || (e.committedDeleted && !e.inBytes)) continue
       out.push({
         key: e.bytesKey,
         value: e.committedDeleted ? null : encodeStoredValue(e.committedSerialized, e.committedMs),
