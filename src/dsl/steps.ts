@@ -8,7 +8,14 @@
 // 29 ns a record for filter → mapValues → sink over four tasks). A class's call sites key on its
 // hidden class, which all tasks share.
 import type { RecordHeader } from '../core/record.js'
-import { type AnyRecord, type Origin, recordOf, type Step, takesRecord } from '../plan/nodes.js'
+import {
+  type AnyRecord,
+  type Origin,
+  recordOf,
+  type Step,
+  type StepGuard,
+  takesRecord,
+} from '../plan/nodes.js'
 
 /** A user function of a value and, if it declares it, the record; erased for the plan. */
 export type ValueFn<R> = (value: unknown, record?: AnyRecord) => R
@@ -54,6 +61,73 @@ export class MapStep extends UserFnStep<KeyValueOut> {
   push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
     const f = this.fn
     const kv = this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v)
+    this.next.push(kv.key, kv.value, ts, h, o)
+  }
+}
+
+/**
+ * The commonest verbs guarding themselves under the runtime's error policy (MapNode.guardedStep):
+ * the work of the runtime's wrapper around the steps above, one call fewer per record. Only the
+ * user function is inside the guard; the records passed on are the next steps' to guard.
+ */
+abstract class GuardedFnStep<R> implements Step {
+  /** Whether `fn` takes the record (see takesRecord). */
+  protected readonly record: boolean
+  protected readonly counters: { in: number }
+  protected readonly fail: (err: unknown) => void
+  constructor(
+    protected readonly fn: ValueFn<R>,
+    protected readonly next: Step,
+    guard: StepGuard,
+  ) {
+    this.record = takesRecord(fn)
+    this.counters = guard.counters
+    this.fail = guard.fail
+  }
+  abstract push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void
+}
+
+export class GuardedFilterStep extends GuardedFnStep<boolean> {
+  push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
+    this.counters.in++
+    const f = this.fn
+    let pass: boolean
+    try {
+      pass = this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v)
+    } catch (err) {
+      this.fail(err)
+      return
+    }
+    if (pass) this.next.push(k, v, ts, h, o)
+  }
+}
+
+export class GuardedMapValuesStep extends GuardedFnStep<unknown> {
+  push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
+    this.counters.in++
+    const f = this.fn
+    let out: unknown
+    try {
+      out = this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v)
+    } catch (err) {
+      this.fail(err)
+      return
+    }
+    this.next.push(k, out, ts, h, o)
+  }
+}
+
+export class GuardedMapStep extends GuardedFnStep<KeyValueOut> {
+  push(k: unknown, v: unknown, ts: number, h: Headers, o: Origin): void {
+    this.counters.in++
+    const f = this.fn
+    let kv: KeyValueOut
+    try {
+      kv = this.record ? f(v, recordOf(k, v, ts, h, o)) : f(v)
+    } catch (err) {
+      this.fail(err)
+      return
+    }
     this.next.push(kv.key, kv.value, ts, h, o)
   }
 }

@@ -6,7 +6,14 @@ import type { RecordHeader } from '../core/record.js'
 import { json, type Serde } from '../core/serde.js'
 import type { StoreSpec } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
-import { type ErrorPolicy, type GlobalTableSpec, type PlanNode, recordOf, type Step } from '../plan/nodes.js'
+import {
+  type ErrorPolicy,
+  type GlobalTableSpec,
+  type PlanNode,
+  recordOf,
+  type Step,
+  type StepGuard,
+} from '../plan/nodes.js'
 import { Plan } from '../plan/plan.js'
 import type { Processor } from '../plan/processor.js'
 import { type Aggregator, type AggregatorSpec, combine, type ResultOf } from './aggregators.js'
@@ -29,6 +36,9 @@ import {
   FilterStep,
   FlatMapStep,
   FlatMapValuesStep,
+  GuardedFilterStep,
+  GuardedMapStep,
+  GuardedMapValuesStep,
   MapStep,
   MapValuesStep,
   PeekStep,
@@ -298,7 +308,14 @@ export class Stream<K, V> {
   ): Stream<K, V2>
   filter(predicate: (value: V, record: StreamRecord<K, V>) => boolean, opts?: StepOptions): Stream<K, V>
   filter(predicate: (value: V, record: StreamRecord<K, V>) => boolean, opts?: StepOptions): Stream<K, V> {
-    return this.mapStep<K, V>('filter', opts, (next) => new FilterStep(predicate as ValueFn<boolean>, next))
+    const fn = predicate as ValueFn<boolean>
+    return this.mapStep<K, V>(
+      'filter',
+      opts,
+      (next) => new FilterStep(fn, next),
+      this.keyChanged,
+      (next, guard) => new GuardedFilterStep(fn, next, guard),
+    )
   }
 
   /**
@@ -306,7 +323,14 @@ export class Stream<K, V> {
    * @example payments.mapValues(p => ({ ...p, euros: p.cents / 100 }))
    */
   mapValues<V2>(fn: (value: V, record: StreamRecord<K, V>) => V2, opts?: StepOptions): Stream<K, V2> {
-    return this.mapStep<K, V2>('mapValues', opts, (next) => new MapValuesStep(fn as ValueFn<unknown>, next))
+    const f = fn as ValueFn<unknown>
+    return this.mapStep<K, V2>(
+      'mapValues',
+      opts,
+      (next) => new MapValuesStep(f, next),
+      this.keyChanged,
+      (next, guard) => new GuardedMapValuesStep(f, next, guard),
+    )
   }
 
   /**
@@ -317,11 +341,13 @@ export class Stream<K, V> {
     fn: (value: V, record: StreamRecord<K, V>) => KeyValue<K2, V2>,
     opts?: StepOptions,
   ): Stream<K2, V2> {
+    const f = fn as ValueFn<KeyValue<unknown, unknown>>
     return this.mapStep<K2, V2>(
       'map',
       opts,
-      (next) => new MapStep(fn as ValueFn<KeyValue<unknown, unknown>>, next),
+      (next) => new MapStep(f, next),
       true,
+      (next, guard) => new GuardedMapStep(f, next, guard),
     )
   }
 
@@ -331,6 +357,7 @@ export class Stream<K, V> {
     opts: StepOptions | undefined,
     step: (next: Step) => Step,
     keyChanged = this.keyChanged,
+    guardedStep?: (next: Step, guard: StepGuard) => Step,
   ): Stream<K2, V2> {
     const id = this.topology.id(label, opts?.name)
     this.topology.add({
@@ -340,6 +367,7 @@ export class Stream<K, V> {
       parents: [this.nodeId],
       errorPolicy: policyOf(opts?.onError),
       step,
+      guardedStep,
     })
     return new Stream<K2, V2>(this.topology, id, keyChanged)
   }

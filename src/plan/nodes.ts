@@ -84,11 +84,24 @@ export interface SourceNode extends NodeBase {
   readonly timestampOf?: (record: AnyRecord) => number
 }
 
+/** What a step guarding itself counts, and where its function's errors go (see MapNode). */
+export interface StepGuard {
+  readonly counters: { in: number }
+  /** The step's error policy: returns to drop the record (skip, dead letter), or throws. */
+  readonly fail: (err: unknown) => void
+}
+
 /** A stateless step: zero or more records out per record in (map, filter, flatMap, peek…). */
 export interface MapNode extends NodeBase {
   readonly kind: 'map'
-  /** The step, given where its records go. */
+  /** The step, given where its records go; the runtime wraps it in its error policy. */
   readonly step: (next: Step) => Step
+  /**
+   * The same step guarding itself: it counts each record in and hands its function's errors to
+   * `guard.fail`, so the runtime needs no wrapper (a call less per record and step). Records it
+   * passes on are outside its guard: each later step guards its own.
+   */
+  readonly guardedStep?: (next: Step, guard: StepGuard) => Step
 }
 
 /** Records of several parents, as one stream. */

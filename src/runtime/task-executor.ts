@@ -472,9 +472,10 @@ export class TaskExecutor {
         return new PassStep(counters, next)
       case 'map': {
         const reader = this.soleReader(node.id, members)
-        if (reader === null) return new UserStep(counters, node.step(new CountOut(counters, next)), fail)
-        this.outFromChild.set(node.id, this.countersOf(reader))
-        return new UserStep(counters, node.step(next), fail)
+        if (reader !== null) this.outFromChild.set(node.id, this.countersOf(reader))
+        const out = reader === null ? new CountOut(counters, next) : next
+        if (node.guardedStep !== undefined) return node.guardedStep(out, { counters, fail })
+        return new UserStep(counters, node.step(out), fail)
       }
       case 'process':
         return this.processPush(node, members, pushes, [next])(0)
@@ -497,7 +498,7 @@ export class TaskExecutor {
           return new TopicSink(counters, this.output, target.topic, target.keySerde, target.valueSerde, fail)
         }
         if (target.type === 'fn') return new FnSink(counters, target.fn, fail)
-        return new StdoutSink(counters, this.output, target.format)
+        return new StdoutSink(counters, this.output, target.format, fail)
       }
       case 'async': {
         const stage = new AsyncStage(node, {
@@ -827,12 +828,17 @@ class StdoutSink implements Step {
     private readonly counters: StepCounters,
     private readonly output: TaskOutput,
     private readonly format: (record: AnyRecord) => string,
+    private readonly fail: Fail,
   ) {}
   push(k: unknown, v: unknown, ts: number, h: readonly RecordHeader[], o: Origin): void {
     this.counters.in++
-    this.counters.out++
-    const f = this.format
-    this.output.stdout(f(recordOf(k, v, ts, h, o)))
+    try {
+      const f = this.format
+      this.output.stdout(f(recordOf(k, v, ts, h, o)))
+      this.counters.out++
+    } catch (err) {
+      this.fail(err)
+    }
   }
 }
 
