@@ -13,11 +13,27 @@ import {
 } from './store-encoding.js'
 import { bytesId, type CacheEntry, type DurableStore, isExpired, WriteCache } from './write-cache.js'
 
-/** The cached windows of one key. */
+/**
+ * The cached windows of one key: their starts (a packed array of doubles: a Map keyed by starts
+ * boxes each one) and entries alongside. A key has a few open windows, so a scan finds one.
+ */
 interface KeyWindows<K, V> {
   readonly key: K
   readonly keyBytes: Buffer
-  readonly windows: Map<number, CacheEntry<K, V>>
+  readonly starts: number[]
+  readonly entries: CacheEntry<K, V>[]
+}
+
+/** Where `start` is in the key's windows, or -1; scanned from the newest, where writes mostly go. */
+function windowIndex(starts: readonly number[], start: number): number {
+  let i = starts.length - 1
+  while (i >= 0 && starts[i] !== start) i--
+  return i
+}
+
+function removeWindow(kw: KeyWindows<unknown, unknown>, i: number): void {
+  kw.starts.splice(i, 1)
+  kw.entries.splice(i, 1)
 }
 
 export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore {
@@ -47,8 +63,11 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
   }
 
   private cached(kw: KeyWindows<K, V> | undefined, start: number): CacheEntry<K, V> | undefined {
-    const e = kw?.windows.get(start)
-    return e?.live ? e : undefined
+    if (kw === undefined) return undefined
+    const i = windowIndex(kw.starts, start)
+    if (i < 0) return undefined
+    const e = kw.entries[i]!
+    return e.live ? e : undefined
   }
 
   private keyBytesOf(key: K, kw: KeyWindows<K, V> | undefined): Buffer {
@@ -120,8 +139,9 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
   }
 
   private forget(id: unknown, kw: KeyWindows<K, V>, start: number): void {
-    kw.windows.delete(start)
-    if (kw.windows.size === 0) this.index.delete(id)
+    const i = windowIndex(kw.starts, start)
+    if (i >= 0) removeWindow(kw, i)
+    if (kw.starts.length === 0) this.index.delete(id)
   }
 
   private writeAt(
@@ -138,15 +158,19 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
     const written = this.cache.write(key, start, bytesKey, value, deleted, this.clock.nowMs(), knownInBytes)
     let kw = this.index.get(id)
     if (written === null) {
-      kw?.windows.delete(start)
-      if (kw?.windows.size === 0) this.index.delete(id)
+      if (kw !== undefined) this.forget(id, kw, start)
       return
     }
     if (kw === undefined) {
-      kw = { key, keyBytes, windows: new Map() }
+      kw = { key, keyBytes, starts: [], entries: [] }
       this.index.set(id, kw)
     }
-    kw.windows.set(start, written)
+    const i = windowIndex(kw.starts, start)
+    if (i >= 0) kw.entries[i] = written
+    else {
+      kw.starts.push(start)
+      kw.entries.push(written)
+    }
   }
 
   /** One key's windows in order of start: lmdb's range, with the cache's writes applied. */
@@ -162,7 +186,7 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
       if (isExpired(this.spec.ttlMs, writtenMs, now)) continue
       merged.set(splitWindowKey(bytesKey, this.spec.name).start, this.spec.valueSerde.deserialize(serialized))
     }
-    for (const e of kw?.windows.values() ?? []) {
+    for (const e of kw?.entries ?? []) {
       if (!e.live || e.deleted || isExpired(this.spec.ttlMs, e.writtenMs, now)) continue
       merged.set(e.start, e.value as V)
     }
@@ -256,9 +280,11 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
     for (const e of this.cache.markPersisted()) {
       const id = keyIdentity(e.key)
       const kw = this.index.get(id)
-      if (kw?.windows.get(e.start) !== e) continue
-      kw.windows.delete(e.start)
-      if (kw.windows.size === 0) this.index.delete(id)
+      if (kw === undefined) continue
+      const i = windowIndex(kw.starts, e.start)
+      if (i < 0 || kw.entries[i] !== e) continue
+      removeWindow(kw, i)
+      if (kw.starts.length === 0) this.index.delete(id)
     }
   }
 
