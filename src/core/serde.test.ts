@@ -34,6 +34,24 @@ describe('serdes', () => {
     assert.equal(first.buffer, second.buffer, 'the transient bytes share one buffer')
   })
 
+  it('json writes integers as JSON.stringify does, and reads them back', () => {
+    const serde = json<number>()
+    const cases = [0, -0, 1, -1, 9, 10, 99, 100, -100, 2 ** 31, -(2 ** 31), 2 ** 53 - 1, -(2 ** 53 - 1)]
+    let seed = 7
+    for (let i = 0; i < 3000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      const magnitude = 10 ** (i % 16)
+      cases.push(((seed / 2 ** 31) * 2 - 1) * magnitude)
+      cases.push(Math.trunc(((seed / 2 ** 31) * 2 - 1) * magnitude))
+    }
+    for (const n of cases) {
+      const bytes = serde.serialize(n)!
+      assert.equal(bytes.toString('utf8'), JSON.stringify(n), `${n}`)
+      assert.equal(serde.deserialize(bytes), Object.is(n, -0) ? 0 : n)
+    }
+    assert.notEqual(serde.serialize(5), serde.serialize(5), 'bytes of their own')
+  })
+
   it('json refuses a value with no JSON form, by name', () => {
     const j = json<unknown>()
     assert.throws(() => j.serialize(() => 1), {
