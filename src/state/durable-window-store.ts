@@ -41,6 +41,12 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
   /** The cache's entries by key identity, then window start. */
   private readonly index = new Map<unknown, KeyWindows<K, V>>()
   /**
+   * The last key identity looked up and its windows: an aggregation's put (or a close's delete)
+   * follows a get of the same key. Cleared whenever a key leaves the index.
+   */
+  private lastId: unknown = undefined
+  private lastKw: KeyWindows<K, V> | undefined = undefined
+  /**
    * The last window `get` looked up in lmdb, and whether lmdb had it: an aggregation's put of a
    * new window follows its get, and needs neither the lmdb key built again nor a second lookup.
    * Valid until lmdb changes (persist, abort).
@@ -70,12 +76,30 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
     return e.live ? e : undefined
   }
 
+  private windowsOfId(id: unknown): KeyWindows<K, V> | undefined {
+    if (this.lastKw !== undefined && id === this.lastId) return this.lastKw
+    const kw = this.index.get(id)
+    if (kw !== undefined) {
+      this.lastId = id
+      this.lastKw = kw
+    }
+    return kw
+  }
+
+  private dropKey(id: unknown): void {
+    this.index.delete(id)
+    if (id === this.lastId) {
+      this.lastId = undefined
+      this.lastKw = undefined
+    }
+  }
+
   private keyBytesOf(key: K, kw: KeyWindows<K, V> | undefined): Buffer {
     return kw?.keyBytes ?? serializeKey(this.spec, key)
   }
 
   get(key: K, windowStart: number): V | undefined {
-    const kw = this.index.get(keyIdentity(key))
+    const kw = this.windowsOfId(keyIdentity(key))
     const e = this.cached(kw, windowStart)
     const ttl = this.spec.ttlMs
     // The clock is read only for a store with a TTL: most have none, and reads are per record.
@@ -115,7 +139,7 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
 
   private write(key: K, start: number, value: V | undefined, deleted: boolean): void {
     const id = keyIdentity(key)
-    const kw = this.index.get(id)
+    const kw = this.windowsOfId(id)
     const e = this.cached(kw, start)
     if (kw !== undefined && e !== undefined) {
       // A window the cache holds: update it in place.
@@ -141,7 +165,7 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
   private forget(id: unknown, kw: KeyWindows<K, V>, start: number): void {
     const i = windowIndex(kw.starts, start)
     if (i >= 0) removeWindow(kw, i)
-    if (kw.starts.length === 0) this.index.delete(id)
+    if (kw.starts.length === 0) this.dropKey(id)
   }
 
   private writeAt(
@@ -284,7 +308,7 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
       const i = windowIndex(kw.starts, e.start)
       if (i < 0 || kw.entries[i] !== e) continue
       removeWindow(kw, i)
-      if (kw.starts.length === 0) this.index.delete(id)
+      if (kw.starts.length === 0) this.dropKey(id)
     }
   }
 
@@ -292,5 +316,7 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
     this.forgetMiss()
     this.cache.discard()
     this.index.clear()
+    this.lastId = undefined
+    this.lastKw = undefined
   }
 }
