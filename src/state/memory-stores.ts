@@ -62,11 +62,21 @@ export class MemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 }
 
-/** One key's windows: starts ascending (a packed array of doubles, so no boxing), values alongside. */
+/**
+ * One key's windows. Most keys have one open window: it lives in the entry itself (`s0`, `v0`),
+ * so a lookup touches one object; with two or more, `starts` (ascending, a packed array of
+ * doubles, so no boxing) and `values` hold them all.
+ */
 interface KeyWindows<K, V> {
   readonly key: K
-  readonly starts: number[]
-  readonly values: V[]
+  /** How many windows the key has. */
+  n: number
+  /** The window when n is 1 (NaN otherwise: the field stays a double). */
+  s0: number
+  v0: V | undefined
+  /** All windows when n >= 2, else null. */
+  starts: number[] | null
+  values: V[] | null
 }
 
 /**
@@ -86,6 +96,14 @@ function startIndex(starts: readonly number[], start: number): number {
     else hi = mid
   }
   return lo
+}
+
+/** A key's windows, in order of start (a copy). */
+function windowsOfEntry<V>(entry: KeyWindows<unknown, V>): [number, V][] {
+  if (entry.n === 1) return [[entry.s0, entry.v0 as V]]
+  const { starts, values } = entry
+  if (starts === null || values === null) return []
+  return starts.map((s, i) => [s, values[i]!])
 }
 
 /** Keys without windows kept before they are dropped in one pass (see `delete`). */
@@ -116,22 +134,49 @@ export class MemoryWindowStore<K, V> implements WindowStore<K, V> {
   get(key: K, windowStart: number): V | undefined {
     const entry = this.entryOf(keyIdentity(key))
     if (entry === undefined) return undefined
-    const i = startIndex(entry.starts, windowStart)
-    return entry.starts[i] === windowStart ? entry.values[i] : undefined
+    if (entry.n === 1) return entry.s0 === windowStart ? entry.v0 : undefined
+    const starts = entry.starts
+    if (starts === null) return undefined
+    const i = startIndex(starts, windowStart)
+    return starts[i] === windowStart ? entry.values![i] : undefined
   }
 
   put(key: K, windowStart: number, value: V): void {
     const id = keyIdentity(key)
-    let entry = this.entryOf(id)
+    const entry = this.entryOf(id)
     if (entry === undefined) {
-      entry = { key, starts: [], values: [] }
-      this.byKey.set(id, entry)
+      const created: KeyWindows<K, V> = { key, n: 1, s0: windowStart, v0: value, starts: null, values: null }
+      this.byKey.set(id, created)
       this.lastId = id
-      this.lastEntry = entry
-    } else if (entry.starts.length === 0) {
-      this.emptyKeys--
+      this.lastEntry = created
+      this.count++
+      return
     }
-    const { starts, values } = entry
+    if (entry.n === 0) {
+      this.emptyKeys--
+      entry.n = 1
+      entry.s0 = windowStart
+      entry.v0 = value
+      this.count++
+      return
+    }
+    if (entry.n === 1) {
+      if (entry.s0 === windowStart) {
+        entry.v0 = value
+        return
+      }
+      // A second window: both move to the arrays, in order.
+      const first = entry.s0 < windowStart
+      entry.starts = first ? [entry.s0, windowStart] : [windowStart, entry.s0]
+      entry.values = first ? [entry.v0 as V, value] : [value, entry.v0 as V]
+      entry.n = 2
+      entry.s0 = Number.NaN
+      entry.v0 = undefined
+      this.count++
+      return
+    }
+    const starts = entry.starts!
+    const values = entry.values!
     const i = startIndex(starts, windowStart)
     if (starts[i] === windowStart) {
       values[i] = value
@@ -144,18 +189,35 @@ export class MemoryWindowStore<K, V> implements WindowStore<K, V> {
       starts.splice(i, 0, windowStart)
       values.splice(i, 0, value)
     }
+    entry.n++
     this.count++
   }
 
   delete(key: K, windowStart: number): void {
     const entry = this.entryOf(keyIdentity(key))
-    if (entry === undefined) return
-    const i = startIndex(entry.starts, windowStart)
-    if (entry.starts[i] !== windowStart) return
-    entry.starts.splice(i, 1)
-    entry.values.splice(i, 1)
+    if (entry === undefined || entry.n === 0) return
+    if (entry.n === 1) {
+      if (entry.s0 !== windowStart) return
+      entry.n = 0
+      entry.s0 = Number.NaN
+      entry.v0 = undefined
+    } else {
+      const starts = entry.starts!
+      const values = entry.values!
+      const i = startIndex(starts, windowStart)
+      if (starts[i] !== windowStart) return
+      starts.splice(i, 1)
+      values.splice(i, 1)
+      entry.n--
+      if (entry.n === 1) {
+        entry.s0 = starts[0]!
+        entry.v0 = values[0]
+        entry.starts = null
+        entry.values = null
+      }
+    }
     this.count--
-    if (entry.starts.length > 0) return
+    if (entry.n > 0) return
     // A key whose last window goes keeps its entry: a V8 Map that deletes and re-adds the same
     // keys slows down badly (a key's next window usually comes soon). Once empty entries are
     // the majority, one pass builds a fresh Map without them, so memory stays bounded.
@@ -165,7 +227,7 @@ export class MemoryWindowStore<K, V> implements WindowStore<K, V> {
 
   private dropEmptyKeys(): void {
     const kept = new Map<unknown, KeyWindows<K, V>>()
-    for (const [id, entry] of this.byKey) if (entry.starts.length > 0) kept.set(id, entry)
+    for (const [id, entry] of this.byKey) if (entry.n > 0) kept.set(id, entry)
     this.byKey = kept
     this.emptyKeys = 0
     this.lastId = undefined
@@ -176,17 +238,15 @@ export class MemoryWindowStore<K, V> implements WindowStore<K, V> {
     const entry = this.byKey.get(keyIdentity(key))
     if (entry === undefined) return
     // A copy: writes during the iteration behave as they do on the durable store.
-    const { starts, values } = entry
-    const windows: [number, V][] = starts.map((s, i) => [s, values[i]!])
-    yield* windows
+    yield* windowsOfEntry(entry)
   }
 
   *entries(): IterableIterator<[K, number, V]> {
-    for (const { key, starts, values } of this.byKey.values()) {
-      const n = starts.length
-      if (n === 1) yield [key, starts[0]!, values[0]!]
-      else if (n > 1) {
-        const snapshot: [K, number, V][] = starts.map((s, i) => [key, s, values[i]!])
+    for (const entry of this.byKey.values()) {
+      const key = entry.key
+      if (entry.n === 1) yield [key, entry.s0, entry.v0 as V]
+      else if (entry.n > 1) {
+        const snapshot: [K, number, V][] = windowsOfEntry(entry).map(([s, v]) => [key, s, v])
         yield* snapshot
       }
     }
