@@ -43,11 +43,17 @@ export class JsonEncoder {
   fastEncodes = 0
 
   /**
-   * The JSON bytes of `value` when it is a flat object of a shape seen before: a view of this
-   * encoder's buffer, valid until its next call. null means "use JSON.stringify" (the value is
+   * The JSON bytes of `value` when it is a number, or a flat object of a shape seen before: a
+   * view of this encoder's buffer, valid until its next call. null means "use JSON.stringify" (the value is
    * then looked at as a shape to learn).
    */
   encode(value: unknown): Buffer | null {
+    // A number alone (an aggregate store's count or sum) needs no shape: always the fast path.
+    if (typeof value === 'number') {
+      this.pos = 0
+      this.number(value)
+      return this.written()
+    }
     if (this.cache.resting()) return null
     if (typeof value === 'object' && value !== null) {
       for (const shape of this.cache.shapes) {
@@ -55,18 +61,23 @@ export class JsonEncoder {
         if (shape.write(value, this)) {
           this.cache.hit()
           this.fastEncodes++
-          const length = this.pos
-          let view = this.views[length]
-          if (view === undefined) {
-            view = this.buf.subarray(0, length)
-            this.views[length] = view
-          }
-          return view
+          return this.written()
         }
       }
     }
     this.cache.missed(flatShapeKeys(value, true))
     return null
+  }
+
+  /** The bytes written since `pos` was 0, as a view of `buf`. */
+  private written(): Buffer {
+    const length = this.pos
+    let view = this.views[length]
+    if (view === undefined) {
+      view = this.buf.subarray(0, length)
+      this.views[length] = view
+    }
+    return view
   }
 
   // ---- for the compiled shape writers --------------------------------------------------------

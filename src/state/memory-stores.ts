@@ -244,11 +244,7 @@ export class MemoryWindowStore<K, V> implements WindowStore<K, V> {
   *entries(): IterableIterator<[K, number, V]> {
     for (const entry of this.byKey.values()) {
       const key = entry.key
-      if (entry.n === 1) yield [key, entry.s0, entry.v0 as V]
-      else if (entry.n > 1) {
-        const snapshot: [K, number, V][] = windowsOfEntry(entry).map(([s, v]) => [key, s, v])
-        yield* snapshot
-      }
+      for (const [start, value] of windowsOfEntry(entry)) yield [key, start, value]
     }
   }
 
