@@ -28,6 +28,14 @@ export interface Serde<T> {
   serializeTransient?(value: T): Encoded
   /** Throws when the bytes are not a T; the runtime applies the step's error policy then. */
   deserialize(bytes: Buffer | null): T
+  /**
+   * Optional: names how this serde maps bytes to values, shared by serdes that map them alike
+   * (`string()` and the default key serde are both `utf8`). Only for a serde whose `deserialize`
+   * accepts any bytes. A key read with one serde and written with another of the same format,
+   * read by no step in between, is written as the bytes it was read as: the runtime neither
+   * decodes nor encodes it (plan/key-bytes.ts).
+   */
+  readonly bytesFormat?: string
 }
 
 /** JSON text in UTF-8; null bytes are null. The type is the caller's promise, as JSON.parse's is. */
@@ -65,6 +73,7 @@ export function json<T>(): Serde<T> {
 export function string(): Serde<string> {
   return {
     name: 'string',
+    bytesFormat: 'utf8',
     serialize: (value) => (value === null || value === undefined ? null : Buffer.from(value, 'utf8')),
     serializeText: (value) => (value === null || value === undefined ? null : value),
     deserialize: (bytes) => (bytes === null ? (null as unknown as string) : bytes.toString()),

@@ -13,6 +13,7 @@ import {
   recordOf,
   type Step,
   type StepGuard,
+  takesRecord,
 } from '../plan/nodes.js'
 import { Plan } from '../plan/plan.js'
 import type { Processor } from '../plan/processor.js'
@@ -109,6 +110,8 @@ type AggregateResult<S, R> = [R] extends [never] ? ResultOf<S> : R
 export function defaultKeySerde<K>(): Serde<K> {
   return {
     name: 'key',
+    // A string key's bytes are its UTF-8, as string()'s; any bytes read back as a string.
+    bytesFormat: 'utf8',
     serialize: (k) =>
       k === null || k === undefined ? null : Buffer.from(typeof k === 'string' ? k : JSON.stringify(k)),
     serializeText: (k) =>
@@ -309,13 +312,10 @@ export class Stream<K, V> {
   filter(predicate: (value: V, record: StreamRecord<K, V>) => boolean, opts?: StepOptions): Stream<K, V>
   filter(predicate: (value: V, record: StreamRecord<K, V>) => boolean, opts?: StepOptions): Stream<K, V> {
     const fn = predicate as ValueFn<boolean>
-    return this.mapStep<K, V>(
-      'filter',
-      opts,
-      (next) => new FilterStep(fn, next),
-      this.keyChanged,
-      (next, guard) => new GuardedFilterStep(fn, next, guard),
-    )
+    return this.mapStep<K, V>('filter', opts, (next) => new FilterStep(fn, next), {
+      guardedStep: (next, guard) => new GuardedFilterStep(fn, next, guard),
+      keyKeptBy: [fn],
+    })
   }
 
   /**
@@ -324,13 +324,10 @@ export class Stream<K, V> {
    */
   mapValues<V2>(fn: (value: V, record: StreamRecord<K, V>) => V2, opts?: StepOptions): Stream<K, V2> {
     const f = fn as ValueFn<unknown>
-    return this.mapStep<K, V2>(
-      'mapValues',
-      opts,
-      (next) => new MapValuesStep(f, next),
-      this.keyChanged,
-      (next, guard) => new GuardedMapValuesStep(f, next, guard),
-    )
+    return this.mapStep<K, V2>('mapValues', opts, (next) => new MapValuesStep(f, next), {
+      guardedStep: (next, guard) => new GuardedMapValuesStep(f, next, guard),
+      keyKeptBy: [f],
+    })
   }
 
   /**
@@ -342,13 +339,10 @@ export class Stream<K, V> {
     opts?: StepOptions,
   ): Stream<K2, V2> {
     const f = fn as ValueFn<KeyValue<unknown, unknown>>
-    return this.mapStep<K2, V2>(
-      'map',
-      opts,
-      (next) => new MapStep(f, next),
-      true,
-      (next, guard) => new GuardedMapStep(f, next, guard),
-    )
+    return this.mapStep<K2, V2>('map', opts, (next) => new MapStep(f, next), {
+      keyChanged: true,
+      guardedStep: (next, guard) => new GuardedMapStep(f, next, guard),
+    })
   }
 
   /** A stateless step. Inside, records are untyped arguments (see Step); the verbs' signatures type them. */
@@ -356,10 +350,17 @@ export class Stream<K, V> {
     label: string,
     opts: StepOptions | undefined,
     step: (next: Step) => Step,
-    keyChanged = this.keyChanged,
-    guardedStep?: (next: Step, guard: StepGuard) => Step,
+    how: {
+      /** The step sets new keys (a later groupByKey repartitions). */
+      readonly keyChanged?: boolean
+      /** See MapNode.guardedStep. */
+      readonly guardedStep?: (next: Step, guard: StepGuard) => Step
+      /** The user functions of a step that keeps keys: if none takes the record, no key is read. */
+      readonly keyKeptBy?: readonly ValueFn<unknown>[]
+    } = {},
   ): Stream<K2, V2> {
     const id = this.topology.id(label, opts?.name)
+    const keepers = how.keyKeptBy
     this.topology.add({
       kind: 'map',
       id,
@@ -367,9 +368,10 @@ export class Stream<K, V> {
       parents: [this.nodeId],
       errorPolicy: policyOf(opts?.onError),
       step,
-      guardedStep,
+      guardedStep: how.guardedStep,
+      keyPassesThrough: keepers !== undefined && !keepers.some(takesRecord),
     })
-    return new Stream<K2, V2>(this.topology, id, keyChanged)
+    return new Stream<K2, V2>(this.topology, id, how.keyChanged ?? this.keyChanged)
   }
 
   /**
@@ -384,7 +386,7 @@ export class Stream<K, V> {
       'flatMap',
       opts,
       (next) => new FlatMapStep(fn as ValueFn<Iterable<KeyValue<unknown, unknown>>>, next),
-      true,
+      { keyChanged: true },
     )
   }
 
@@ -396,11 +398,10 @@ export class Stream<K, V> {
     fn: (value: V, record: StreamRecord<K, V>) => Iterable<V2>,
     opts?: StepOptions,
   ): Stream<K, V2> {
-    return this.mapStep<K, V2>(
-      'flatMapValues',
-      opts,
-      (next) => new FlatMapValuesStep(fn as ValueFn<Iterable<unknown>>, next),
-    )
+    const f = fn as ValueFn<Iterable<unknown>>
+    return this.mapStep<K, V2>('flatMapValues', opts, (next) => new FlatMapValuesStep(f, next), {
+      keyKeptBy: [f],
+    })
   }
 
   /**
@@ -408,7 +409,8 @@ export class Stream<K, V> {
    * @example payments.peek(p => console.log(p))
    */
   peek(fn: (value: V, record: StreamRecord<K, V>) => void, opts?: StepOptions): Stream<K, V> {
-    return this.mapStep<K, V>('peek', opts, (next) => new PeekStep(fn as ValueFn<void>, next))
+    const f = fn as ValueFn<void>
+    return this.mapStep<K, V>('peek', opts, (next) => new PeekStep(f, next), { keyKeptBy: [f] })
   }
 
   /**
@@ -416,12 +418,9 @@ export class Stream<K, V> {
    * @example payments.selectKey(p => p.cardId)
    */
   selectKey<K2>(fn: (value: V, record: StreamRecord<K, V>) => K2, opts?: StepOptions): Stream<K2, V> {
-    return this.mapStep<K2, V>(
-      'selectKey',
-      opts,
-      (next) => new SelectKeyStep(fn as ValueFn<unknown>, next),
-      true,
-    )
+    return this.mapStep<K2, V>('selectKey', opts, (next) => new SelectKeyStep(fn as ValueFn<unknown>, next), {
+      keyChanged: true,
+    })
   }
 
   /**
@@ -429,11 +428,10 @@ export class Stream<K, V> {
    * @example events.withTimestamp(e => Date.parse(e.occurredAt))
    */
   withTimestamp(fn: (value: V, record: StreamRecord<K, V>) => number, opts?: StepOptions): Stream<K, V> {
-    return this.mapStep<K, V>(
-      'withTimestamp',
-      opts,
-      (next) => new WithTimestampStep(fn as ValueFn<number>, next),
-    )
+    const f = fn as ValueFn<number>
+    return this.mapStep<K, V>('withTimestamp', opts, (next) => new WithTimestampStep(f, next), {
+      keyKeptBy: [f],
+    })
   }
 
   /**
@@ -444,11 +442,10 @@ export class Stream<K, V> {
     fn: (value: V, record: StreamRecord<K, V>) => readonly RecordHeader[],
     opts?: StepOptions,
   ): Stream<K, V> {
-    return this.mapStep<K, V>(
-      'withHeaders',
-      opts,
-      (next) => new WithHeadersStep(fn as ValueFn<readonly RecordHeader[]>, next),
-    )
+    const f = fn as ValueFn<readonly RecordHeader[]>
+    return this.mapStep<K, V>('withHeaders', opts, (next) => new WithHeadersStep(f, next), {
+      keyKeptBy: [f],
+    })
   }
 
   /**
@@ -468,12 +465,14 @@ export class Stream<K, V> {
         'branch',
         { name: `${base}.${name}` },
         (next) => new BranchStep(preds, i, next),
+        { keyKeptBy: preds },
       )
     })
     out.rest = this.mapStep<K, V>(
       'branch',
       { name: `${base}.rest` },
       (next) => new BranchStep(preds, preds.length, next),
+      { keyKeptBy: preds },
     )
     return out
   }

@@ -102,6 +102,12 @@ export interface MapNode extends NodeBase {
    * passes on are outside its guard: each later step guards its own.
    */
   readonly guardedStep?: (next: Step, guard: StepGuard) => Step
+  /**
+   * The step neither reads nor changes keys (a filter or mapValues whose function does not take
+   * the record): each record leaves with the key it came with, so that key may travel as its
+   * serialized bytes (plan/key-bytes.ts).
+   */
+  readonly keyPassesThrough?: boolean
 }
 
 /** Records of several parents, as one stream. */

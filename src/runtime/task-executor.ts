@@ -7,6 +7,7 @@ import type { LogRecord, RecordHeader } from '../core/record.js'
 import type { Encoded, Serde } from '../core/serde.js'
 import type { KeyValueStore, StoreSpec, WindowStore } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
+import { keysKeptAsBytes } from '../plan/key-bytes.js'
 import {
   type AnyRecord,
   type ErrorPolicy,
@@ -158,6 +159,8 @@ export class TaskExecutor {
   >()
   /** The last watermark marker sent downstream, to send only changes. */
   private lastMarker: { watermark: number; idle: boolean } | null = null
+  /** Sources, steps and sinks whose keys travel undecoded (plan/key-bytes.ts). */
+  private readonly keyBytes: ReadonlySet<string>
 
   constructor(
     private readonly plan: Plan,
@@ -167,6 +170,7 @@ export class TaskExecutor {
     private readonly opts: ExecutorOptions,
   ) {
     this.watermarks = new WatermarkTracker(opts)
+    this.keyBytes = keysKeptAsBytes(plan, sub)
     const members = new Set(sub.nodes)
     const pushes = new Map<string, Push>()
     // Children before parents, so each node's push can call its children's.
@@ -410,7 +414,7 @@ export class TaskExecutor {
     const id = node.kind === 'source' ? node.id : `${node.id}.read`
     const counters = this.countersOf(id)
     this.outIsInLessErrors.add(id)
-    return new SourceEntry(node, push, counters, this, (err) =>
+    return new SourceEntry(node, push, counters, this, this.keyBytes.has(node.id), (err) =>
       this.onError(node.id, node.errorPolicy, counters, err),
     )
   }
@@ -495,7 +499,8 @@ export class TaskExecutor {
         const target = node.target
         if (target.type === 'topic') {
           this.outIsInLessErrors.add(node.id)
-          return new TopicSink(counters, this.output, target.topic, target.keySerde, target.valueSerde, fail)
+          const keySerde = this.keyBytes.has(node.id) ? KEY_AS_READ : target.keySerde
+          return new TopicSink(counters, this.output, target.topic, keySerde, target.valueSerde, fail)
         }
         if (target.type === 'fn') return new FnSink(counters, target.fn, fail)
         return new StdoutSink(counters, this.output, target.format, fail)
@@ -769,6 +774,16 @@ class UserStep implements Step {
   }
 }
 
+/**
+ * The key serde of a source and a sink between which keys travel as the bytes they were read as
+ * (plan/key-bytes.ts): it hands the bytes on both ways.
+ */
+const KEY_AS_READ: Serde<unknown> = {
+  name: 'key bytes',
+  serialize: (bytes) => bytes as Buffer | null,
+  deserialize: (bytes) => bytes,
+}
+
 /** Writes records to a topic (a sink, or a repartition topic's writing side). */
 class TopicSink implements Step {
   /** Text serdes hand over their text: the output writes it into its batch as UTF-8. */
@@ -909,9 +924,11 @@ class SourceEntry {
     private readonly next: Push,
     private readonly counters: StepCounters,
     private readonly task: TaskExecutor,
+    /** Keys go on undecoded, as their bytes (plan/key-bytes.ts). */
+    keyAsBytes: boolean,
     private readonly fail: Fail,
   ) {
-    this.keySerde = node.keySerde
+    this.keySerde = keyAsBytes ? KEY_AS_READ : node.keySerde
     this.valueSerde = node.valueSerde
     this.timestampOf = node.kind === 'source' ? node.timestampOf : undefined
     this.timedByMarkers = node.kind === 'repartition' && node.timed !== false
