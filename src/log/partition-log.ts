@@ -223,15 +223,22 @@ export class PartitionLog {
    */
   appendBatch(batch: Buffer, trusted = false): Promise<AppendResult> {
     try {
-      return this.ackAfterAppend(this.appendBatchSync(batch, trusted))
+      this.checkOpen()
+      const header = this.validateBatch(batch, trusted)
+      const result = this.appendValidated(batch, header)
+      // A transaction's data need not be durable before the transaction commits: the coordinator
+      // makes the transaction's partitions durable before it writes the decision (see
+      // Transactions.endTxn), so an append inside a transaction is acknowledged once written, as
+      // a Kafka broker acknowledges it once replicated, and pays no fsync of its own. (Under
+      // `never`, acknowledging is what moves the high watermark, so it goes the usual way.)
+      if ((header.attributes & ATTR_TRANSACTIONAL) !== 0 && this.durable) return Promise.resolve(result)
+      return this.ackAfterAppend(result)
     } catch (err) {
       return Promise.reject(err)
     }
   }
 
-  private appendBatchSync(batch: Buffer, trusted: boolean): AppendResult {
-    this.checkOpen()
-    const header = this.validateBatch(batch, trusted)
+  private appendValidated(batch: Buffer, header: BatchHeader): AppendResult {
     if (header.attributes & ATTR_CONTROL) {
       throw new EddyError('INVALID_RECORD', `${this.where()}: producers may not write control batches`)
     }
@@ -356,6 +363,18 @@ export class PartitionLog {
 
   get isFlushing(): boolean {
     return this.flushing
+  }
+
+  /**
+   * Resolves once everything appended so far is durable as the fsync policy makes it: at once
+   * under `never`, after an fsync under `always`, at the next interval's under `interval`.
+   */
+  whenDurable(): Promise<void> {
+    if (!this.durable || this.highWatermark >= this.nextOffset) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      this.ackWaiters.push({ offset: this.nextOffset - 1, resolve, reject })
+      if (this.fsyncPolicy.kind === 'always') this.syncs.request(this)
+    })
   }
 
   /** Forces appended bytes to disk on this thread, then acknowledges the appends it covered. */

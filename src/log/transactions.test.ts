@@ -144,6 +144,55 @@ describe('transactions: visibility', () => {
   })
 })
 
+describe('transactions: durability under fsync always', () => {
+  it("a transaction's appends are acknowledged unsynced; the commit makes them durable before its decision", async () => {
+    const log = openLog(tmpDir(), { fsync: { kind: 'always' } })
+    log.createTopic('t', { partitions: 2 })
+    const producer = await log.producer({ transactionalId: 'tx' })
+    producer.beginTransaction()
+    await producer.send('t', 0, recs('a', 'b'))
+    await producer.send('t', 1, recs('c'))
+    await producer.sendOffsets('g', [{ topic: 'in', partition: 0, offset: 5 }])
+    // Acknowledged, yet not synced: the high watermark (what fsync has covered) has not moved.
+    const hw = () => log.describeTopic('t').partitions.map((p) => p.latestOffset)
+    assert.deepEqual(hw(), [0, 0])
+    const offsetsHw = () => log.describeTopic('__consumer_offsets').partitions[0]!.latestOffset
+    const offsetsHwBefore = offsetsHw()
+    // When the first marker is written, the decision (PrepareCommit) is durable: by then every
+    // partition of the transaction, its offsets' included, must be too.
+    let atDecision: number[] | null = null
+    let offsetsAtDecision = -1
+    log.transactions.testHooks.beforeMarker = (index) => {
+      if (index !== 0) return
+      atDecision = hw()
+      offsetsAtDecision = offsetsHw()
+      assert.equal(log.transactions.describeTransaction('tx')!.state, 'PrepareCommit')
+    }
+    await producer.commitTransaction()
+    assert.deepEqual(atDecision, [2, 1])
+    assert.ok(offsetsAtDecision > offsetsHwBefore, 'the offsets batch was not durable at the decision')
+    assert.deepEqual(await readValues(log, 't', 0, 'read_committed'), ['a', 'b'])
+    assert.equal(log.groups.fetch('g')[0]!.offset, 5)
+    await log.close()
+  })
+
+  it('an abort does not wait for its data to be synced', async () => {
+    const log = openLog(tmpDir(), { fsync: { kind: 'always' } })
+    log.createTopic('t')
+    const producer = await log.producer({ transactionalId: 'tx' })
+    producer.beginTransaction()
+    await producer.send('t', 0, recs('x'))
+    let atDecision: number | null = null
+    log.transactions.testHooks.beforeMarker = () => {
+      atDecision = log.describeTopic('t').partitions[0]!.latestOffset
+    }
+    await producer.abortTransaction()
+    assert.equal(atDecision, 0)
+    assert.deepEqual(await readValues(log, 't', 0, 'read_committed'), [])
+    await log.close()
+  })
+})
+
 describe('transactions: fencing and state errors', () => {
   it('a second instance with the same transactional id fences the first and aborts its transaction', async () => {
     const log = openLog(tmpDir())

@@ -287,6 +287,9 @@ export class TransactionCoordinator {
         const prepared: TxnValue = { ...s.value, state: commit ? 'PrepareCommit' : 'PrepareAbort' }
         s.completing = true
         try {
+          // Its appends were acknowledged unsynced (PartitionLog.appendBatch): a commit is decided
+          // only once the data it commits is durable. An abort needs nothing of its data.
+          if (commit) await this.whenDataDurable(s.value)
           await this.write(transactionalId, prepared) // the decision is durable before any marker
         } finally {
           s.completing = false
@@ -579,6 +582,18 @@ export class TransactionCoordinator {
     } finally {
       s.completing = false
     }
+  }
+
+  /** Every partition the transaction wrote to (its offsets' too) made durable. */
+  private async whenDataDurable(v: TxnValue): Promise<void> {
+    const targets: TopicPartition[] = [...v.partitions]
+    if (v.groups.length > 0) targets.push({ topic: CONSUMER_OFFSETS_TOPIC, partition: 0 })
+    const waits: Promise<void>[] = []
+    for (const tp of targets) {
+      // A partition of a topic deleted meanwhile has nothing left to make durable.
+      if (this.log.hasTopic(tp.topic)) waits.push(this.log.partition(tp.topic, tp.partition).whenDurable())
+    }
+    await Promise.all(waits)
   }
 
   private write(transactionalId: string, value: TxnValue): Promise<AppendResult> {
