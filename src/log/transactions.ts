@@ -271,7 +271,7 @@ export class TransactionCoordinator {
     })
   }
 
-  /** Commits or aborts the open transaction; resolves once every marker and the Complete state are durable. */
+  /** Commits or aborts the open transaction; resolves once every marker is durable (and Complete written). */
   async endTxn(
     transactionalId: string,
     producerId: number,
@@ -577,7 +577,12 @@ export class TransactionCoordinator {
         groups: [],
         startedMs: -1,
       }
-      await this.write(s.transactionalId, done)
+      // With every marker durable the transaction is complete, so its Complete state is written
+      // without waiting for an fsync: the next write to the state topic (the next transaction's
+      // Ongoing, before any of its data) makes it durable. Lost in a crash, it costs nothing:
+      // recovery finds Prepare* and completes again, and markers are idempotent. A failed fsync
+      // fails that next write too, so it is not lost silently.
+      this.write(s.transactionalId, done).catch(() => {})
       this.setValue(s, done)
     } finally {
       s.completing = false
