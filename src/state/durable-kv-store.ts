@@ -166,7 +166,8 @@ export class DurableKeyValueStore<K, V> implements KeyValueStore<K, V>, DurableS
   }
 
   commitTaken(): void {
-    this.cache.commitTaken()
+    const gone = this.cache.commitTaken()
+    if (gone.length > 0) this.forgetEntries(gone)
   }
 
   get unpersisted(): number {
@@ -182,7 +183,12 @@ export class DurableKeyValueStore<K, V> implements KeyValueStore<K, V>, DurableS
   }
 
   markPersisted(): void {
-    for (const e of this.cache.markPersisted()) {
+    this.forgetEntries(this.cache.markPersisted())
+  }
+
+  /** Entries that left the cache leave this store's index too. */
+  private forgetEntries(gone: readonly CacheEntry<K, V>[]): void {
+    for (const e of gone) {
       const id = keyIdentity(e.key)
       if (this.index.get(id) === e) this.index.delete(id)
     }

@@ -284,7 +284,8 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
   }
 
   commitTaken(): void {
-    this.cache.commitTaken()
+    const gone = this.cache.commitTaken()
+    if (gone.length > 0) this.forgetEntries(gone)
   }
 
   get unpersisted(): number {
@@ -301,7 +302,12 @@ export class DurableWindowStore<K, V> implements WindowStore<K, V>, DurableStore
 
   markPersisted(): void {
     this.forgetMiss()
-    for (const e of this.cache.markPersisted()) {
+    this.forgetEntries(this.cache.markPersisted())
+  }
+
+  /** Entries that left the cache leave this store's index too. */
+  private forgetEntries(gone: readonly CacheEntry<K, V>[]): void {
+    for (const e of gone) {
       const id = keyIdentity(e.key)
       const kw = this.index.get(id)
       if (kw === undefined) continue

@@ -88,6 +88,8 @@ export class WriteCache<K, V> {
   private taken: CacheEntry<K, V>[] = []
   /** Entries the cache adds to (or hides from) lmdb's count. */
   private sizeDelta = 0
+  /** Entries of `taken` that left it in spirit (committed deletes lmdb never needed). */
+  private deadTaken = 0
 
   constructor(
     private readonly spec: StoreSpec<K, V>,
@@ -209,8 +211,32 @@ export class WriteCache<K, V> {
     return out
   }
 
-  commitTaken(): void {
+  /**
+   * The taken writes are committed. A committed delete of a key lmdb lacks (put and deleted since
+   * lmdb was last written: a join's record that expired, a window that closed) leaves the cache
+   * at once, unless written again since: lmdb needs nothing for it and the changelog ends with its
+   * tombstone, so it counts for no persist and holds no memory until one. Returns the entries
+   * that left, for the store's own index.
+   */
+  commitTaken(): CacheEntry<K, V>[] {
+    const gone: CacheEntry<K, V>[] = []
     for (const e of this.awaiting) {
+      if (e.takenDeleted && !e.inBytes) {
+        if (e.committed) this.committedCount--
+        e.committed = false
+        e.takenSerialized = null
+        e.committedSerialized = null
+        if (!e.dirty && e.live) {
+          // lmdb lacks nothing of it: a later put of the key deleted before it is taken needs no
+          // tombstone (the changelog's last record of the key is this one).
+          e.unpersisted = false
+          this.deadTaken++
+          this.entries.delete(e.id)
+          e.live = false
+          gone.push(e)
+        }
+        continue
+      }
       if (!e.committed) this.committedCount++
       e.committed = true
       e.committedDeleted = e.takenDeleted
@@ -218,6 +244,12 @@ export class WriteCache<K, V> {
       e.committedMs = e.takenMs
     }
     this.awaiting = []
+    // The taken list keeps them until the next persist; past half of it, it sheds them.
+    if (this.deadTaken > 1024 && this.deadTaken * 2 > this.taken.length) {
+      this.taken = this.taken.filter((e) => e.unpersisted)
+      this.deadTaken = 0
+    }
+    return gone
   }
 
   get unpersisted(): number {
@@ -253,6 +285,7 @@ export class WriteCache<K, V> {
     const evicted: CacheEntry<K, V>[] = []
     const taken = this.taken
     this.taken = []
+    this.deadTaken = 0
     // Only the entries just written to lmdb change how they count; every other one stands.
     for (const e of taken) {
       e.unpersisted = false
@@ -292,6 +325,7 @@ export class WriteCache<K, V> {
     this.dirtyEntries = []
     this.awaiting = []
     this.taken = []
+    this.deadTaken = 0
     this.committedCount = 0
     this.sizeDelta = 0
   }

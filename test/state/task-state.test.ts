@@ -277,6 +277,44 @@ describe('TaskState', () => {
     await s.close()
   })
 
+  it('a key put and deleted between persists leaves the cache when its delete commits, and stays deleted after a restart', async () => {
+    const s = await setup()
+    let state = await TaskState.open(s.options({ persistIntervalMs: 60_000 }))
+    const { kv, win } = stores(state)
+    const cached = () => state.metrics().map((m) => m.cachedEntries)
+    for (let i = 0; i < 20; i++) {
+      kv.put(`k${i}`, i)
+      win.put({ page: `/${i}` }, 0, i)
+    }
+    await commitCycle(state, s.producer)
+    assert.deepEqual(cached(), [20, 20])
+    // Expired (a join's record, a closed window): deleted in a later commit, before any persist.
+    for (let i = 0; i < 15; i++) {
+      kv.delete(`k${i}`)
+      win.delete({ page: `/${i}` }, 0)
+    }
+    // One is written again after its delete, before the commit: it must stay.
+    await commitCycle(state, s.producer)
+    kv.put('k0', 'again')
+    assert.deepEqual(cached(), [6, 5], 'lmdb never held the deleted keys: the cache lets them go')
+    assert.equal(kv.get('k3'), undefined)
+    assert.equal(win.get({ page: '/3' }, 0), undefined)
+    assert.equal(kv.get('k0'), 'again')
+    assert.deepEqual(
+      state.metrics().map((m) => m.entries),
+      [6, 5],
+    )
+    await commitCycle(state, s.producer)
+    const expected = snapshot(kv, win)
+    await state.close()
+    // Nothing was persisted: the restart replays the changelog, tombstones included.
+    state = await TaskState.open(s.options())
+    assert.deepEqual(snapshot(stores(state).kv, stores(state).win), expected)
+    assert.deepEqual(expected.kv.map(([k]) => k).sort(), ['k0', 'k15', 'k16', 'k17', 'k18', 'k19'])
+    await state.close()
+    await s.close()
+  })
+
   it('rebuilds a store whose checkpoint is past its changelog’s end', async () => {
     const s = await setup()
     let state = await TaskState.open(s.options({ persistIntervalMs: 0 }))
