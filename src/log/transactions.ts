@@ -558,8 +558,7 @@ export class TransactionCoordinator {
     s.completing = true
     try {
       const v = s.value
-      const targets: TopicPartition[] = [...v.partitions]
-      if (v.groups.length > 0) targets.push({ topic: CONSUMER_OFFSETS_TOPIC, partition: 0 })
+      const targets = writtenPartitions(v)
       const acks = [...pending]
       for (let i = 0; i < targets.length; i++) {
         const tp = targets[i]!
@@ -591,10 +590,8 @@ export class TransactionCoordinator {
 
   /** Every partition the transaction wrote to (its offsets' too) made durable. */
   private async whenDataDurable(v: TxnValue): Promise<void> {
-    const targets: TopicPartition[] = [...v.partitions]
-    if (v.groups.length > 0) targets.push({ topic: CONSUMER_OFFSETS_TOPIC, partition: 0 })
     const waits: Promise<void>[] = []
-    for (const tp of targets) {
+    for (const tp of writtenPartitions(v)) {
       // A partition of a topic deleted meanwhile has nothing left to make durable.
       if (this.log.hasTopic(tp.topic)) waits.push(this.log.partition(tp.topic, tp.partition).whenDurable())
     }
@@ -655,6 +652,13 @@ export class TransactionCoordinator {
     }
     return Promise.all(work).then(() => {})
   }
+}
+
+/** The partitions a transaction wrote to: its data's, and `__consumer_offsets` if it added offsets. */
+function writtenPartitions(v: TxnValue): TopicPartition[] {
+  const out: TopicPartition[] = [...v.partitions]
+  if (v.groups.length > 0) out.push({ topic: CONSUMER_OFFSETS_TOPIC, partition: 0 })
+  return out
 }
 
 function fenced(transactionalId: string, producerId: number, epoch: number, v: TxnValue): EddyError {

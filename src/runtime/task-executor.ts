@@ -4,7 +4,7 @@
 // semantics (time, windows, errors).
 import { EddyError } from '../core/errors.js'
 import type { LogRecord, RecordHeader } from '../core/record.js'
-import type { Encoded, Serde } from '../core/serde.js'
+import { bytes, type Encoded, type Serde } from '../core/serde.js'
 import type { KeyValueStore, StoreSpec, WindowStore } from '../core/store.js'
 import type { StreamRecord } from '../core/stream-record.js'
 import { keysKeptAsBytes } from '../plan/key-bytes.js'
@@ -778,11 +778,7 @@ class UserStep implements Step {
  * The key serde of a source and a sink between which keys travel as the bytes they were read as
  * (plan/key-bytes.ts): it hands the bytes on both ways.
  */
-const KEY_AS_READ: Serde<unknown> = {
-  name: 'key bytes',
-  serialize: (bytes) => bytes as Buffer | null,
-  deserialize: (bytes) => bytes,
-}
+const KEY_AS_READ = bytes() as Serde<unknown>
 
 /** Writes records to a topic (a sink, or a repartition topic's writing side). */
 class TopicSink implements Step {

@@ -264,8 +264,8 @@ export class WriteCache<K, V> {
   pendingWrites(): BytesWrite[] {
     const out: BytesWrite[] = []
     for (const e of this.taken) {
-      // A delete of a key lmdb lacks (written and deleted since the last persist) is nothing to do.
-      if (!e.committed || (e.committedDeleted && !e.inBytes)) continue
+      // (A committed delete of a key lmdb lacks is never here: commitTaken let it go.)
+      if (!e.committed) continue
       out.push({
         key: e.bytesKey,
         value: e.committedDeleted ? null : encodeStoredValue(e.committedSerialized, e.committedMs),
